@@ -1,0 +1,178 @@
+"""The contract every noise process of one field fulfils.
+
+Time convention (everywhere in Morphogen): ``t`` in [0, 1], ``t = 0`` is the prior (pure noise), ``t = 1`` is the
+data. Formulas from papers written the other way round (score SDEs) are flipped where they are implemented.
+
+A process corrupts one named field of a batch. The noisy field, together with everything the denoiser may need
+about it, is a :class:`FieldState`. The denoiser answers with a tensor per field whose *prediction kind* it
+declares (``"noise"``, ``"x1"``, ``"score"``, ``"velocity"``, ``"logits"``, ...); the process knows how to turn that
+prediction into its loss and into its reverse (ancestral) update.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, replace
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+
+from morphogen.utils.config import Configurable
+
+
+@dataclass
+class FieldState:
+    """The state of one field at time ``t``.
+
+    Attributes:
+        value: (B, ...) the noisy field as the denoiser sees it: a noisy sample for Gaussian processes, tokens
+            (long) for discrete ones, the flow's parameters (mean, probabilities, circular mean) for Bayesian flows.
+        t: (B,) time of each sample, in [0, 1], 0 = prior.
+        mask: optional (B, ...) tensor broadcastable to ``value``; 1 (True) marks real entries, 0 padding. Padding
+            is never corrupted and never counts in a loss.
+        extra: process-specific tensors, e.g. ``"kappa"`` (B, ...) for the periodic Bayesian flow's concentration.
+    """
+
+    value: Tensor
+    t: Tensor
+    mask: Tensor | None = None
+    extra: dict[str, Tensor] = field(default_factory=dict)
+
+    def with_value(self, value: Tensor, t: Tensor | None = None, **extra: Tensor) -> "FieldState":
+        new_extra = dict(self.extra)
+        new_extra.update(extra)
+        return replace(self, value=value, t=self.t if t is None else t, extra=new_extra)
+
+
+@dataclass
+class Corrupted:
+    """Output of :meth:`Process.corrupt` for one field.
+
+    Attributes:
+        state: the noisy state at ``t`` (what the denoiser sees).
+        x1: (B, ...) the clean data.
+        aux: whatever the loss needs besides ``x1``, e.g. ``"noise"`` for Gaussian processes.
+    """
+
+    state: FieldState
+    x1: Tensor
+    aux: dict[str, Tensor] = field(default_factory=dict)
+
+
+class ProcessError(ValueError):
+    """Raised for inputs a process cannot handle (wrong shape, dtype, NaN, unknown prediction kind)."""
+
+
+def expand_like(t: Tensor, x: Tensor) -> Tensor:
+    """(B,) -> (B, 1, ..., 1) broadcastable against ``x`` of shape (B, ...)."""
+    return t.reshape(t.shape[0], *([1] * (x.dim() - 1)))
+
+
+def masked_mean(values: Tensor, mask: Tensor | None) -> Tensor:
+    """Mean over all but the batch dimension, counting only entries where ``mask`` is set. Returns (B,)."""
+    b = values.shape[0]
+    if mask is None:
+        return values.reshape(b, -1).mean(dim=1)
+    m = torch.broadcast_to(mask.to(values.dtype), values.shape)
+    num = (values * m).reshape(b, -1).sum(dim=1)
+    den = m.reshape(b, -1).sum(dim=1).clamp_min(1.0)
+    return num / den
+
+
+def apply_mask(x: Tensor, mask: Tensor | None, fill: float | int = 0) -> Tensor:
+    """Keep ``x`` where ``mask`` is set, ``fill`` elsewhere (broadcasting ``mask``)."""
+    if mask is None:
+        return x
+    m = torch.broadcast_to(mask.bool(), x.shape)
+    return torch.where(m, x, torch.as_tensor(fill, dtype=x.dtype, device=x.device))
+
+
+def check_finite(name: str, x: Tensor) -> None:
+    if x.is_floating_point() and not torch.isfinite(x).all():
+        bad = (~torch.isfinite(x)).reshape(x.shape[0], -1).any(dim=1).nonzero().flatten().tolist()
+        raise ProcessError(f"field '{name}': non-finite values (NaN or inf) in batch rows {bad[:10]}")
+
+
+class Process(Configurable, ABC):
+    """Forward corruption, prior, loss and reverse update of one field.
+
+    Subclasses set ``capabilities``: the names of the sampling rules they support. Samplers declare the capability
+    they require (see :mod:`morphogen.samplers.base`); compatibility is a set inclusion, never an isinstance chain.
+
+    Capabilities used in the core:
+        ``"ancestral"``   the process has an exact reverse step ``reverse_step`` given a data prediction;
+        ``"gaussian"``    marginals are ``alpha(t) x1 + sigma(t) eps``: SDE, Langevin and ODE samplers apply;
+        ``"unmask"``      absorbing-state discrete diffusion;
+        ``"bayesian_flow"`` Bayesian flow: the state holds the parameters of a belief, updated by receiver samples.
+    """
+
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    #: prediction kinds a denoiser may emit for this process
+    prediction_kinds: ClassVar[frozenset[str]] = frozenset()
+
+    # -- input checks -------------------------------------------------------------------------------------------
+    def check_data(self, name: str, x1: Tensor) -> None:
+        """Raise :class:`ProcessError` naming the field when ``x1`` cannot be corrupted by this process."""
+        if x1.dim() < 1:
+            raise ProcessError(f"field '{name}': expected a batched tensor (B, ...), got a scalar")
+        check_finite(name, x1)
+
+    def check_prediction_kind(self, name: str, kind: str) -> None:
+        if kind not in self.prediction_kinds:
+            raise ProcessError(
+                f"field '{name}': {type(self).__name__} cannot use a '{kind}' prediction; "
+                f"it accepts {sorted(self.prediction_kinds)}"
+            )
+
+    # -- the four operations ------------------------------------------------------------------------------------
+    @abstractmethod
+    def corrupt(
+        self, x1: Tensor, t: Tensor, mask: Tensor | None = None, generator: torch.Generator | None = None
+    ) -> Corrupted:
+        """Draw the noisy state at time ``t`` (B,) for clean data ``x1`` (B, ...)."""
+
+    @abstractmethod
+    def prior(
+        self,
+        shape: tuple[int, ...],
+        mask: Tensor | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+        generator: torch.Generator | None = None,
+    ) -> FieldState:
+        """A batch of states at ``t = 0`` with data shape ``shape`` (B, ...)."""
+
+    @abstractmethod
+    def loss(self, prediction: Tensor, kind: str, corrupted: Corrupted) -> Tensor:
+        """Per-sample loss (B,) of a prediction of the given kind."""
+
+    @abstractmethod
+    def reverse_step(
+        self, state: FieldState, prediction: Tensor, kind: str, t_next: Tensor, generator: torch.Generator | None = None
+    ) -> FieldState:
+        """Exact ancestral step from ``state.t`` to ``t_next`` (> ``state.t``) given the denoiser's prediction."""
+
+    @abstractmethod
+    def estimate_x1(self, state: FieldState, prediction: Tensor, kind: str) -> Tensor:
+        """The data estimate implied by a prediction: the value a sampler returns at the end."""
+
+    def final_step(
+        self, state: FieldState, prediction: Tensor, kind: str, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """The data sample a sampler returns from its last prediction (default: ``estimate_x1``; discrete
+        processes sample their last categorical instead of taking its mode)."""
+        return self.estimate_x1(state, prediction, kind)
+
+    def guidance_combine(self, cond: Tensor, uncond: Tensor, kind: str, scale: float) -> Tensor:
+        """Classifier-free guidance mix of two predictions (linear by default; logits override this)."""
+        return uncond + scale * (cond - uncond)
+
+    def clean_state(self, x1: Tensor, t: Tensor, mask: Tensor | None = None) -> FieldState:
+        """The state that carries the clean data ``x1`` exactly (used for fields given as a condition)."""
+        return FieldState(value=x1, t=t, mask=mask)
+
+    # -- time range ---------------------------------------------------------------------------------------------
+    #: the last time a sampler integrates to; processes singular at t = 1 use 1 - eps
+    t_end: float = 1.0
+    #: the largest time drawn during training
+    t_train_max: float = 1.0

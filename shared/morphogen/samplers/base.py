@@ -1,0 +1,153 @@
+"""What every sampler shares: compatibility, the time grid, guided network evaluations, fixed fields, NFE counting.
+
+A sampler integrates the reverse process of a :class:`JointProcess` from t = 0 (prior) to t = 1 (data). It declares
+the process capability it needs in ``requires``; a joint process is compatible when every field's process has
+it (a set inclusion: no isinstance chains). Classifier-free guidance and fixed (inpainted) fields are handled
+here, so every sampler supports them.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
+
+import torch
+from torch import Tensor
+
+from morphogen.guidance.cfg import ClassifierFreeGuidance
+from morphogen.guidance.inpaint import Inpaint
+from morphogen.processes.base import FieldState, ProcessError
+from morphogen.processes.joint import JointProcess
+from morphogen.samplers.grid import time_grid
+from morphogen.utils.config import Configurable
+
+
+class IncompatibleSamplerError(ProcessError):
+    """A sampler was paired with a process it cannot integrate."""
+
+
+@dataclass
+class SampleResult:
+    """Samples per field (B, ...), the number of network evaluations used and, optionally, the trajectory."""
+
+    fields: dict[str, Tensor]
+    nfe: int
+    trajectory: list[dict[str, Tensor]] = field(default_factory=list)
+
+
+class Sampler(Configurable, ABC):
+    """Base class. Subclasses implement :meth:`_run` and set ``requires`` and ``name``.
+
+    Args:
+        steps: number of time steps (network evaluations per step depend on the sampler).
+        grid: spacing of the time grid: ``"uniform"``, ``"quadratic"`` (finer near the data) or ``"logsnr"``
+            (uniform in log-SNR, for Gaussian processes).
+    """
+
+    name: ClassVar[str] = "sampler"
+    requires: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, steps: int = 100, grid: str = "uniform"):
+        if int(steps) < 1:
+            raise ValueError(f"{type(self).__name__}: steps must be >= 1, got {steps}")
+        self.steps = int(steps)
+        self.grid = grid
+
+    # -- compatibility ------------------------------------------------------------------------------------------
+    @classmethod
+    def compatible_with(cls, process) -> bool:
+        return cls.requires <= process.capabilities
+
+    def check(self, joint: JointProcess) -> None:
+        for name, p in joint.items():
+            if not self.compatible_with(p):
+                from morphogen.samplers.registry import compatible_samplers
+
+                raise IncompatibleSamplerError(
+                    f"sampler '{self.name}' needs a process with {sorted(self.requires)}, but field '{name}' uses "
+                    f"{type(p).__name__} (capabilities {sorted(p.capabilities)}); samplers that fit this process: "
+                    f"{compatible_samplers(p)}"
+                )
+
+    # -- the public call ----------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(
+        self,
+        joint: JointProcess,
+        denoiser,
+        shapes: Mapping[str, tuple[int, ...]],
+        masks: Mapping[str, Tensor] | None = None,
+        condition: Any = None,
+        guidance: ClassifierFreeGuidance | None = None,
+        fixed: Inpaint | None = None,
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+        keep_trajectory: bool = False,
+        progress: bool = False,
+    ) -> SampleResult:
+        """Draw samples.
+
+        Args:
+            joint: the joint process the denoiser was trained with.
+            denoiser: see :class:`morphogen.nn.denoiser.Denoiser`.
+            shapes: field -> data shape (B, ...).
+            masks: field -> padding mask (1 = real entry), broadcastable to the field.
+            condition: passed to the denoiser.
+            guidance: classifier-free guidance; None for plain conditional (or unconditional) sampling.
+            fixed: fields or entries given by the user (inpainting, fixed composition, source tracks).
+            generator: random source (on ``device``).
+            keep_trajectory: keep each step's state values (on the CPU) in the result.
+            progress: show a progress bar over the steps.
+        """
+        self.check(joint)
+        joint.check_kinds(denoiser.prediction_kinds)
+        ctx = _EvalContext(joint, denoiser, condition, guidance, fixed, generator)
+        state = joint.prior(shapes, masks, device=device, dtype=dtype, generator=generator)
+        state = ctx.apply_fixed(state)
+        grid = time_grid(self.steps, joint, self.grid, device=device)
+        out = self._run(ctx, state, grid, keep_trajectory, progress)
+        if fixed is not None:
+            out.fields = fixed.finalize(out.fields)
+        out.nfe = ctx.nfe
+        return out
+
+    @abstractmethod
+    def _run(self, ctx: "_EvalContext", state: dict[str, FieldState], grid: Tensor, keep: bool, progress: bool) -> SampleResult:
+        """Integrate from ``state`` (at grid[0] = 0) over ``grid`` (steps + 1 increasing times ending at t_end)."""
+
+    # helpers for subclasses
+    @staticmethod
+    def _bar(n: int, progress: bool, desc: str):
+        if not progress:
+            return range(n)
+        from tqdm.auto import tqdm
+
+        return tqdm(range(n), desc=desc, leave=False)
+
+    @staticmethod
+    def _snapshot(state: dict[str, FieldState]) -> dict[str, Tensor]:
+        return {k: v.value.detach().cpu().clone() for k, v in state.items()}
+
+
+class _EvalContext:
+    """Calls the denoiser with guidance, re-imposes fixed fields, counts network evaluations."""
+
+    def __init__(self, joint, denoiser, condition, guidance, fixed, generator):
+        self.joint, self.denoiser, self.condition = joint, denoiser, condition
+        self.guidance, self.fixed, self.generator = guidance, fixed, generator
+        self.kinds: dict[str, str] = dict(denoiser.prediction_kinds)
+        self.nfe = 0
+
+    def predict(self, state: dict[str, FieldState]) -> dict[str, Tensor]:
+        """Network predictions per field at ``state`` (guided if guidance was given)."""
+        if self.guidance is None:
+            self.nfe += 1
+            return self.denoiser(state, self.condition)
+        self.nfe += 2
+        return self.guidance.predict(self.joint, self.denoiser, state, self.condition, self.kinds)
+
+    def apply_fixed(self, state: dict[str, FieldState]) -> dict[str, FieldState]:
+        if self.fixed is None:
+            return state
+        return self.fixed.apply(self.joint, state, self.generator)

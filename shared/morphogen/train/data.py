@@ -1,0 +1,55 @@
+"""Batches of named fields, and a sampler whose order depends only on (seed, epoch) so resumed runs repeat it."""
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset, Sampler
+
+
+class TensorFieldDataset(Dataset):
+    """In-memory dataset of fields sharing the first dimension; item i is ``{"fields": {name: tensor[i]}}``
+    (plus ``"condition": condition[i]`` when a condition tensor is given)."""
+
+    def __init__(self, fields: Mapping[str, Tensor], condition: Tensor | None = None):
+        sizes = {k: v.shape[0] for k, v in fields.items()}
+        if condition is not None:
+            sizes["condition"] = condition.shape[0]
+        if len(set(sizes.values())) != 1:
+            raise ValueError(f"fields disagree on the number of records: {sizes}")
+        self.fields, self.condition = dict(fields), condition
+        self.n = next(iter(sizes.values()))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        item: dict[str, Any] = {"fields": {k: v[i] for k, v in self.fields.items()}}
+        if self.condition is not None:
+            item["condition"] = self.condition[i]
+        return item
+
+
+class EpochShuffleSampler(Sampler[int]):
+    """A random permutation per epoch drawn from ``seed + epoch`` (Lightning calls ``set_epoch``)."""
+
+    def __init__(self, n: int, seed: int = 0):
+        self.n, self.seed, self.epoch = int(n), int(seed), 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[int]:
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g).tolist())
+
+
+def unpack_batch(batch: Mapping[str, Any]) -> tuple[dict[str, Tensor], dict[str, Tensor] | None, Any]:
+    """(fields, masks, condition) of a collated batch ``{"fields": ..., "masks": ..., "condition": ...}``."""
+    if not isinstance(batch, Mapping) or "fields" not in batch:
+        raise ValueError("a training batch must be a mapping with a 'fields' entry (and optional 'masks', 'condition')")
+    return dict(batch["fields"]), (dict(batch["masks"]) if batch.get("masks") is not None else None), batch.get("condition")

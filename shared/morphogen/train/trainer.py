@@ -1,0 +1,122 @@
+"""Building a Lightning Trainer from command-line style arguments, and fitting with automatic resume.
+
+Everything distributed, mixed-precision, logging and progress comes from Lightning: ``devices``, ``strategy``
+(``"ddp"``, ``"ddp_spawn"``, ...), ``num_nodes`` and ``precision`` are passed straight through.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+from morphogen.train.checkpoint import atomic_write
+
+PRECISION_ALIASES = {
+    "32": "32-true", "fp32": "32-true", "64": "64-true",
+    "bf16": "bf16-mixed", "bfloat16": "bf16-mixed", "16": "16-mixed", "fp16": "16-mixed",
+}
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning checkpoint IO that writes to a temporary file and renames it into place."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:
+        import torch
+
+        atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
+
+
+def normalize_precision(precision: str | int) -> str:
+    p = str(precision)
+    return PRECISION_ALIASES.get(p, p)
+
+
+def build_trainer(
+    out_dir: str | os.PathLike,
+    max_steps: int = -1,
+    max_epochs: int | None = None,
+    accelerator: str = "auto",
+    devices: int | str = "auto",
+    strategy: str = "auto",
+    num_nodes: int = 1,
+    precision: str | int = "32",
+    logger: str = "csv",
+    progress: bool = True,
+    checkpoint_every_n_epochs: int | None = 1,
+    checkpoint_every_n_steps: int | None = None,
+    gradient_clip_val: float | None = 1.0,
+    log_every_n_steps: int = 10,
+    val_check_interval: float | int | None = None,
+    callbacks: list | None = None,
+    **kwargs: Any,
+) -> L.Trainer:
+    """A Trainer writing logs and checkpoints (``last.ckpt``) under ``out_dir``.
+
+    ``logger`` is ``"csv"``, ``"tensorboard"`` or ``"none"``. Checkpoints are written at epoch ends (every
+    ``checkpoint_every_n_epochs``) or every ``checkpoint_every_n_steps`` optimiser steps.
+    """
+    out = Path(out_dir)
+    if logger == "csv":
+        from lightning.pytorch.loggers import CSVLogger
+
+        log = CSVLogger(str(out), name="logs")
+    elif logger == "tensorboard":
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        log = TensorBoardLogger(str(out), name="logs")
+    elif logger in ("none", None, False):
+        log = False
+    else:
+        raise ValueError(f"logger must be 'csv', 'tensorboard' or 'none', got {logger!r}")
+    cbs = list(callbacks or [])
+    if checkpoint_every_n_epochs or checkpoint_every_n_steps:
+        cbs.append(
+            ModelCheckpoint(
+                dirpath=str(out / "checkpoints"),
+                filename="last",
+                save_top_k=1,
+                enable_version_counter=False,
+                every_n_epochs=None if checkpoint_every_n_steps else checkpoint_every_n_epochs,
+                every_n_train_steps=checkpoint_every_n_steps,
+                save_on_train_epoch_end=True,
+            )
+        )
+    return L.Trainer(
+        default_root_dir=str(out),
+        max_steps=max_steps,
+        max_epochs=max_epochs if max_epochs is not None else (-1 if max_steps > 0 else 1),
+        accelerator=accelerator,
+        devices=devices,
+        strategy=strategy,
+        num_nodes=num_nodes,
+        precision=normalize_precision(precision),
+        logger=log,
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+        enable_checkpointing=bool(checkpoint_every_n_epochs or checkpoint_every_n_steps),
+        gradient_clip_val=gradient_clip_val,
+        log_every_n_steps=log_every_n_steps,
+        val_check_interval=val_check_interval,
+        callbacks=cbs,
+        plugins=[AtomicCheckpointIO()],
+        **kwargs,
+    )
+
+
+def last_checkpoint(out_dir: str | os.PathLike) -> Path | None:
+    p = Path(out_dir) / "checkpoints" / "last.ckpt"
+    return p if p.is_file() else None
+
+
+def fit(module: L.LightningModule, train_loader, val_loader=None, out_dir: str | os.PathLike = "runs/run",
+        resume: bool = True, **trainer_kwargs: Any) -> L.Trainer:
+    """Fit, resuming from ``out_dir/checkpoints/last.ckpt`` when it exists and ``resume`` is set (the checkpoint
+    is read with ``weights_only=True``)."""
+    trainer = build_trainer(out_dir, **trainer_kwargs)
+    ckpt = last_checkpoint(out_dir) if resume else None
+    trainer.fit(module, train_loader, val_loader, ckpt_path=str(ckpt) if ckpt else None, weights_only=True)
+    return trainer
