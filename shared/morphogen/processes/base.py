@@ -101,7 +101,9 @@ class Process(Configurable, ABC):
 
     Capabilities used in the core:
         ``"ancestral"``   the process has an exact reverse step ``reverse_step`` given a data prediction;
-        ``"gaussian"``    marginals are ``alpha(t) x1 + sigma(t) eps``: SDE, Langevin and ODE samplers apply;
+        ``"gaussian"``    marginals are ``alpha(t) x1 + sigma(t) eps``: SDE and ODE samplers apply;
+        ``"langevin"``    the process gives a score (``convert(..., "score")``) and noise (``sample_noise``), so
+                          Langevin correctors apply (``project`` maps the result back onto the domain);
         ``"unmask"``      absorbing-state discrete diffusion;
         ``"bayesian_flow"`` Bayesian flow: the state holds the parameters of a belief, updated by receiver samples.
     """
@@ -166,6 +168,10 @@ class Process(Configurable, ABC):
     def guidance_combine(self, cond: Tensor, uncond: Tensor, kind: str, scale: float) -> Tensor:
         """Classifier-free guidance mix of two predictions (linear by default; logits override this)."""
         return uncond + scale * (cond - uncond)
+
+    def project(self, value: Tensor) -> Tensor:
+        """Map a state value back onto the field's domain after a sampler update (identity; periodic fields wrap)."""
+        return value
 
     def clean_state(self, x1: Tensor, t: Tensor, mask: Tensor | None = None) -> FieldState:
         """The state that carries the clean data ``x1`` exactly (used for fields given as a condition)."""

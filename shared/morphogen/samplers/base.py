@@ -58,13 +58,17 @@ class Sampler(Configurable, ABC):
     def compatible_with(cls, process) -> bool:
         return cls.requires <= process.capabilities
 
+    def requirements(self) -> frozenset[str]:
+        """The capabilities this configured sampler needs (the class's ``requires`` unless options change it)."""
+        return self.requires
+
     def check(self, joint: JointProcess) -> None:
         for name, p in joint.items():
-            if not self.compatible_with(p):
+            if not self.requirements() <= p.capabilities:
                 from morphogen.samplers.registry import compatible_samplers
 
                 raise IncompatibleSamplerError(
-                    f"sampler '{self.name}' needs a process with {sorted(self.requires)}, but field '{name}' uses "
+                    f"sampler '{self.name}' needs a process with {sorted(self.requirements())}, but field '{name}' uses "
                     f"{type(p).__name__} (capabilities {sorted(p.capabilities)}); samplers that fit this process: "
                     f"{compatible_samplers(p)}"
                 )

@@ -27,7 +27,7 @@ def langevin_step(process, st, pred, kind, snr: float, generator):
     gn = score.reshape(b, -1).norm(dim=1).mean()
     zn = z.reshape(b, -1).norm(dim=1).mean()
     step = 2.0 * (snr * zn / gn.clamp_min(1e-12)) ** 2
-    return st.with_value(apply_mask(x + step * score + torch.sqrt(2.0 * step) * z, st.mask))
+    return st.with_value(apply_mask(process.project(x + step * score + torch.sqrt(2.0 * step) * z), st.mask))
 
 
 class PredictorCorrector(Sampler):
@@ -35,7 +35,7 @@ class PredictorCorrector(Sampler):
     corrector_steps per time; snr of the Langevin corrector."""
 
     name: ClassVar[str] = "pc"
-    requires: ClassVar[frozenset[str]] = frozenset({"gaussian"})
+    requires: ClassVar[frozenset[str]] = frozenset({"gaussian", "langevin"})
 
     def __init__(
         self,
@@ -51,6 +51,14 @@ class PredictorCorrector(Sampler):
         if corrector_steps < 0:
             raise ValueError("corrector_steps must be >= 0")
         self.predictor, self.corrector_steps, self.snr = predictor, int(corrector_steps), float(snr)
+
+    def requirements(self) -> frozenset[str]:
+        need = {"langevin"} if self.corrector_steps > 0 else set()
+        if self.predictor == "euler_maruyama":
+            need.add("gaussian")
+        elif self.predictor == "ancestral":
+            need.add("ancestral")
+        return frozenset(need)
 
     def _run(self, ctx, state, grid, keep, progress):
         joint, kinds, gen = ctx.joint, ctx.kinds, ctx.generator
@@ -84,6 +92,7 @@ class AnnealedLangevin(PredictorCorrector):
     """Corrector-only sampling (annealed Langevin dynamics over the time grid)."""
 
     name: ClassVar[str] = "langevin"
+    requires: ClassVar[frozenset[str]] = frozenset({"langevin"})
 
     def __init__(self, steps: int = 200, grid: str = "uniform", corrector_steps: int = 1, snr: float = 0.3):
         super().__init__(steps, grid, predictor="none", corrector_steps=corrector_steps, snr=snr)

@@ -1,0 +1,137 @@
+"""The rule of the house (the core imports no domain), the command line, the demo and configuration specs."""
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+CORE = ROOT / "shared" / "morphogen"
+DOMAINS = ("graphs", "crystals", "spectra", "music", "medical")
+
+
+def test_core_source_never_imports_a_domain():
+    offenders = []
+    for path in CORE.rglob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            for n in names:
+                if any(n == f"morphogen.{d}" or n.startswith(f"morphogen.{d}.") for d in DOMAINS):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {n}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_importing_every_core_module_loads_no_domain():
+    mods = sorted(
+        ".".join(p.relative_to(ROOT / "shared").with_suffix("").parts).removesuffix(".__init__")
+        for p in CORE.rglob("*.py")
+    )
+    code = (
+        "import sys, importlib\n"
+        f"for m in {mods!r}:\n    importlib.import_module(m)\n"
+        f"bad = [m for m in sys.modules if m.split('.')[:2] in [['morphogen', d] for d in {DOMAINS!r}]]\n"
+        "assert not bad, bad\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_no_init_directly_in_namespace_folders():
+    assert not (ROOT / "shared" / "morphogen" / "__init__.py").exists()
+    assert not (ROOT / "domains" / "morphogen" / "__init__.py").exists()
+
+
+def _morphogen(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "morphogen.cli.main", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "COLUMNS": "200"})
+
+
+def test_help_is_fast_and_imports_no_heavy_library():
+    code = ("import sys\nsys.argv = ['morphogen', '--help']\nfrom morphogen.cli import main\n"
+            "try:\n    main.main()\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('torch', 'lightning', 'torch_geometric', 'monai', 'rdkit', 'pymatgen', 'music21') "
+            "if m in sys.modules]\nassert not heavy, heavy\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "demo" in r.stdout
+    best = min(_timed_help() for _ in range(3))
+    assert best < 1.5, f"morphogen --help took {best:.2f} s"
+
+
+def _timed_help() -> float:
+    t0 = time.perf_counter()
+    r = _morphogen("--help")
+    assert r.returncode == 0
+    return time.perf_counter() - t0
+
+
+def test_demo_rejects_unknown_domain():
+    r = _morphogen("demo", "--domains", "astrology")
+    assert r.returncode != 0
+    assert "astrology" in (r.stdout + r.stderr)
+
+
+def test_core_demo_writes_its_outputs(tmp_path):
+    from morphogen.cli.core_demo import run
+
+    res = run(tmp_path, epochs=2, progress=False)
+    for name in ("samples.png", "metrics.json", "model.safetensors"):
+        assert (tmp_path / name).is_file(), name
+    assert res.domain == "core" and isinstance(res.value, float) and res.value >= 0
+    from morphogen.train.checkpoint import load_model
+    from morphogen.utils.config import build
+
+    weights, config = load_model(tmp_path / "model.safetensors")
+    den = build(config["denoiser"])
+    den.load_state_dict(weights)  # the shipped file rebuilds its network without unpickling anything
+    assert build(config["process"]).fields == ["x"]
+
+
+def test_config_round_trip_of_every_process():
+    from morphogen import processes as P
+    from morphogen.schedules import VE, CosineKeep
+    from morphogen.utils.config import build, spec_of
+
+    joint = P.JointProcess({
+        "a": P.GaussianProcess(VE(0.02, 20.0), symmetric=True), "b": P.FlowMatching(extra_noise=0.3),
+        "c": P.MaskedDiffusion(7, CosineKeep()), "d": P.UniformDiscrete(3), "e": P.BernoulliDiffusion(),
+        "f": P.ContinuousBFN(0.01), "g": P.DiscreteBFN(4, 2.0), "h": P.PeriodicBFN(steps=20),
+    }, time_sampling="independent")
+    spec = spec_of(joint)
+    again = build(spec)
+    assert spec_of(again) == spec
+    assert again["a"].symmetric and again["c"].schedule.__class__.__name__ == "CosineKeep"
+
+
+def test_config_refuses_foreign_classes_and_bad_args():
+    from morphogen.utils.config import ConfigError, build
+
+    with pytest.raises(ConfigError, match="refusing to build 'os.system'"):
+        build({"class": "os.system", "args": {"command": "true"}})
+    with pytest.raises(ConfigError, match="unknown class"):
+        build({"class": "morphogen.processes.NoSuchProcess"})
+    with pytest.raises(ConfigError, match="cannot build morphogen.schedules.gaussian.VE"):
+        build({"class": "morphogen.schedules.gaussian.VE", "args": {"nonsense": 1}})
+
+
+def test_tensor_arguments_survive_a_spec():
+    from morphogen.utils.config import build, spec_of
+    from morphogen.objectives.weighted import WeightedObjective
+
+    obj = WeightedObjective({"x": 2.0})
+    assert build(spec_of(obj)).weights == {"x": 2.0}
+    from morphogen.utils.config import _plain
+
+    t = torch.arange(4, dtype=torch.int16)
+    assert torch.equal(build(_plain(t)), t)
