@@ -446,3 +446,17 @@ def test_cfg_scale_one_is_conditional_and_zero_unconditional(proc):
                   guidance=ClassifierFreeGuidance(0.0)).fields["x"]
     assert torch.equal(uncond, zero)
     assert not torch.equal(plain, uncond)
+
+
+def test_padding_may_hold_any_placeholder_but_real_entries_are_checked():
+    """-100 (PyTorch's ignore index) on padded entries is fine; on a real entry it is an error naming the field."""
+    from morphogen.processes.joint import JointProcess
+
+    proc = MaskedDiffusion(5)
+    joint = JointProcess({"tokens": proc})
+    x = torch.tensor([[1, 2, -100, -100], [0, 4, 3, -100]])
+    mask = x != -100
+    c = joint.corrupt({"tokens": x}, {"tokens": mask}, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(c["tokens"].state.value[~mask], x[~mask])
+    with pytest.raises(ProcessError, match="tokens"):
+        joint.corrupt({"tokens": x}, {"tokens": torch.ones_like(mask)})

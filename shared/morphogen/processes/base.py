@@ -113,11 +113,12 @@ class Process(Configurable, ABC):
     prediction_kinds: ClassVar[frozenset[str]] = frozenset()
 
     # -- input checks -------------------------------------------------------------------------------------------
-    def check_data(self, name: str, x1: Tensor) -> None:
-        """Raise :class:`ProcessError` naming the field when ``x1`` cannot be corrupted by this process."""
+    def check_data(self, name: str, x1: Tensor, mask: Tensor | None = None) -> None:
+        """Raise :class:`ProcessError` naming the field when ``x1`` cannot be corrupted by this process.
+        Entries where ``mask`` is 0 (padding) are not checked: padding may hold any placeholder value."""
         if x1.dim() < 1:
             raise ProcessError(f"field '{name}': expected a batched tensor (B, ...), got a scalar")
-        check_finite(name, x1)
+        check_finite(name, x1 if mask is None or not x1.is_floating_point() else apply_mask(x1, mask))
 
     def check_prediction_kind(self, name: str, kind: str) -> None:
         if kind not in self.prediction_kinds:
@@ -142,7 +143,8 @@ class Process(Configurable, ABC):
         dtype: torch.dtype = torch.float32,
         generator: torch.Generator | None = None,
     ) -> FieldState:
-        """A batch of states at ``t = 0`` with data shape ``shape`` (B, ...)."""
+        """A batch of states at ``t = 0`` with data shape ``shape`` (B, ...). ``dtype`` is the floating dtype of
+        continuous states and of t; token processes return long values whatever it is."""
 
     @abstractmethod
     def loss(self, prediction: Tensor, kind: str, corrupted: Corrupted) -> Tensor:

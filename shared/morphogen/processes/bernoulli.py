@@ -70,11 +70,13 @@ class BernoulliDiffusion(Process):
         return uniform_likelihood(value.long(), self._alpha(t, value), 2)
 
     # -- Process API --------------------------------------------------------------------------------------------
-    def check_data(self, name: str, x1: Tensor) -> None:
-        super().check_data(name, x1)
+    def check_data(self, name: str, x1: Tensor, mask: Tensor | None = None) -> None:
+        super().check_data(name, x1, mask)
         if not x1.is_floating_point():
             raise ProcessError(f"field '{name}': BernoulliDiffusion needs a float tensor of 0. and 1., got {x1.dtype}")
         bad = (x1 != 0) & (x1 != 1)
+        if mask is not None:
+            bad = bad & torch.broadcast_to(mask.bool(), bad.shape)
         if bad.any():
             where = bad.nonzero()[0].tolist()
             raise ProcessError(

@@ -93,8 +93,8 @@ class ContinuousBFN(Process):
         return (rho * mu + alpha * y) / rho_new, rho_new
 
     # -- Process API --------------------------------------------------------------------------------------------
-    def check_data(self, name: str, x1: Tensor) -> None:
-        super().check_data(name, x1)
+    def check_data(self, name: str, x1: Tensor, mask: Tensor | None = None) -> None:
+        super().check_data(name, x1, mask)
         if not x1.is_floating_point():
             raise ProcessError(f"field '{name}': the continuous Bayesian flow needs a floating tensor, got {x1.dtype}")
 

@@ -84,11 +84,13 @@ class DiscreteBFN(Process):
         return torch.softmax(y + torch.log(theta.clamp_min(torch.finfo(theta.dtype).tiny)), dim=-1)
 
     # -- Process API --------------------------------------------------------------------------------------------
-    def check_data(self, name: str, x1: Tensor) -> None:
+    def check_data(self, name: str, x1: Tensor, mask: Tensor | None = None) -> None:
         if x1.dim() < 1:
             raise ProcessError(f"field '{name}': expected a batched tensor (B, ...), got a scalar")
         if x1.is_floating_point() or x1.is_complex() or x1.dtype == torch.bool:
             raise ProcessError(f"field '{name}': the discrete Bayesian flow needs integer class ids, got {x1.dtype}")
+        if mask is not None:
+            x1 = torch.where(torch.broadcast_to(mask.bool(), x1.shape), x1, torch.zeros_like(x1))
         if x1.numel() and (int(x1.min()) < 0 or int(x1.max()) >= self.num_classes):
             raise ProcessError(
                 f"field '{name}': class ids must lie in [0, {self.num_classes}), got values in "

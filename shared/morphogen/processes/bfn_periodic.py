@@ -143,8 +143,8 @@ class PeriodicBFN(Process):
             raise ProcessError(f"PeriodicBFN cannot use a '{kind}' prediction; it accepts ['x1']")
 
     # -- Process API --------------------------------------------------------------------------------------------
-    def check_data(self, name: str, x1: Tensor) -> None:
-        super().check_data(name, x1)
+    def check_data(self, name: str, x1: Tensor, mask: Tensor | None = None) -> None:
+        super().check_data(name, x1, mask)
         if not x1.is_floating_point():
             raise ProcessError(f"field '{name}': the periodic Bayesian flow needs a floating tensor, got {x1.dtype}")
 

@@ -157,8 +157,8 @@ class GaussianProcess(Process):
         return eps[torch.as_tensor(cols, device=eps.device)]
 
     # -- Process API --------------------------------------------------------------------------------------------
-    def check_data(self, name: str, x1: Tensor) -> None:
-        super().check_data(name, x1)
+    def check_data(self, name: str, x1: Tensor, mask: Tensor | None = None) -> None:
+        super().check_data(name, x1, mask)
         if not x1.is_floating_point():
             raise ProcessError(f"field '{name}': Gaussian diffusion needs a floating tensor, got {x1.dtype}")
 

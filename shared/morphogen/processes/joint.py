@@ -76,8 +76,6 @@ class JointProcess(Configurable):
         if missing:
             raise ProcessError(f"batch lacks field(s) {missing}; the joint process has fields {self.fields}")
         sizes = {k: data[k].shape[0] if data[k].dim() else None for k in self.processes}
-        for k in self.processes:
-            self.processes[k].check_data(k, data[k])
         if len(set(sizes.values())) != 1:
             raise ProcessError(f"fields disagree on the batch size: {sizes}")
         for k, m in (masks or {}).items():
@@ -90,6 +88,8 @@ class JointProcess(Configurable):
                     f"field '{k}': mask of shape {tuple(m.shape)} does not broadcast to the field's shape "
                     f"{tuple(data[k].shape)}"
                 ) from None
+        for k in self.processes:
+            self.processes[k].check_data(k, data[k], (masks or {}).get(k))
         return next(iter(sizes.values()))
 
     def corrupt(

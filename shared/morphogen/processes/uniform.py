@@ -169,9 +169,10 @@ class UniformDiscrete(Process):
         return uniform_likelihood(value, self._alpha(t, value), self.num_classes)
 
     # -- Process API --------------------------------------------------------------------------------------------
-    def check_data(self, name: str, x1: Tensor) -> None:
-        super().check_data(name, x1)
-        check_tokens(name, x1, self.num_classes, type(self).__name__)
+    def check_data(self, name: str, x1: Tensor, mask: Tensor | None = None) -> None:
+        super().check_data(name, x1, mask)
+        check_tokens(name, x1 if mask is None else torch.where(real_entries(mask, x1), x1, torch.zeros_like(x1)),
+                     self.num_classes, type(self).__name__)
 
     def corrupt(self, x1, t, mask=None, generator=None) -> Corrupted:
         a = self._alpha(t, x1)
