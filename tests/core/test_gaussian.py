@@ -256,3 +256,22 @@ def test_inpainting_keeps_known_entries(sampler):
     assert torch.all(x[:, 0] == 2.0)
     # given x = 2 only the component at (2, 0) is plausible: the free coordinate concentrates near 0
     assert x[:, 1].abs().median() < 0.5
+
+
+def test_prediction_of_the_wrong_shape_is_refused():
+    from morphogen.objectives.weighted import WeightedObjective
+
+    proc = GaussianProcess(VPLinear())
+    joint = JointProcess({"x": proc})
+
+    class Wrong:
+        prediction_kinds = {"x": "noise"}
+
+        def __call__(self, state, condition=None, drop_condition=None):
+            return {"x": torch.zeros(state["x"].value.shape[0], 1)}  # would broadcast silently against (B, 2)
+
+    c = joint.corrupt({"x": torch.randn(8, 2)})
+    with pytest.raises(ProcessError, match=r"field 'x'.*shape \(8, 1\), expected \(8, 2\)"):
+        WeightedObjective()(joint, Wrong()({k: v.state for k, v in c.items()}), {"x": "noise"}, c)
+    with pytest.raises(ProcessError, match="expected"):
+        get_sampler("ancestral", steps=3).sample(joint, Wrong(), {"x": (8, 2)})

@@ -49,6 +49,7 @@ class WeightedObjective(Configurable):
             if name not in predictions:
                 raise ProcessError(f"the denoiser returned no prediction for field '{name}'")
             pred = predictions[name]
+            p.check_prediction(name, pred, tuple(corrupted[name].x1.shape))
             if not torch.isfinite(pred).all():
                 raise ProcessError(f"field '{name}': the denoiser's prediction contains NaN or inf")
             lf = p.loss(pred, kinds[name], corrupted[name]) * float(self.weights.get(name, 1.0))

@@ -127,6 +127,17 @@ class Process(Configurable, ABC):
                 f"it accepts {sorted(self.prediction_kinds)}"
             )
 
+    #: True where predictions carry a trailing class dimension (logits over ``num_classes``)
+    logits_over_classes: ClassVar[bool] = False
+
+    def check_prediction(self, name: str, prediction: Tensor, data_shape: tuple[int, ...]) -> None:
+        """Raise when a prediction's shape does not fit the field's data shape (B, ...)."""
+        expected = tuple(data_shape) + ((int(getattr(self, "num_classes")),) if self.logits_over_classes else ())
+        if tuple(prediction.shape) != expected:
+            raise ProcessError(
+                f"field '{name}': the denoiser's prediction has shape {tuple(prediction.shape)}, expected {expected}"
+            )
+
     # -- the four operations ------------------------------------------------------------------------------------
     @abstractmethod
     def corrupt(

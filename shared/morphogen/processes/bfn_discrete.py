@@ -46,6 +46,7 @@ class DiscreteBFN(Process):
 
     capabilities: ClassVar[frozenset[str]] = frozenset({"bayesian_flow"})
     prediction_kinds: ClassVar[frozenset[str]] = frozenset({"logits"})
+    logits_over_classes: ClassVar[bool] = True
 
     def __init__(self, num_classes: int, beta1: float = 3.0):
         if int(num_classes) < 2:

@@ -55,6 +55,7 @@ class MaskedDiffusion(Process):
 
     capabilities: ClassVar[frozenset[str]] = frozenset({"ancestral", "unmask"})
     prediction_kinds: ClassVar[frozenset[str]] = frozenset({"logits"})
+    logits_over_classes: ClassVar[bool] = True
 
     def __init__(self, num_classes: int, schedule: KeepSchedule | None = None, loss_weighting: str = "elbo"):
         if int(num_classes) < 1:

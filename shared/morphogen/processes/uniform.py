@@ -150,6 +150,7 @@ class UniformDiscrete(Process):
 
     capabilities: ClassVar[frozenset[str]] = frozenset({"ancestral"})
     prediction_kinds: ClassVar[frozenset[str]] = frozenset({"logits"})
+    logits_over_classes: ClassVar[bool] = True
 
     def __init__(self, num_classes: int, schedule: KeepSchedule | None = None):
         if int(num_classes) < 2:

@@ -106,7 +106,7 @@ class Sampler(Configurable, ABC):
         """
         self.check(joint)
         joint.check_kinds(denoiser.prediction_kinds)
-        ctx = _EvalContext(joint, denoiser, condition, guidance, fixed, generator)
+        ctx = _EvalContext(joint, denoiser, condition, guidance, fixed, generator, shapes)
         state = joint.prior(shapes, masks, device=device, dtype=dtype, generator=generator)
         state = ctx.apply_fixed(state)
         grid = time_grid(self.steps, joint, self.grid, device=device)
@@ -137,8 +137,9 @@ class Sampler(Configurable, ABC):
 class _EvalContext:
     """Calls the denoiser with guidance, re-imposes fixed fields, counts network evaluations."""
 
-    def __init__(self, joint, denoiser, condition, guidance, fixed, generator):
+    def __init__(self, joint, denoiser, condition, guidance, fixed, generator, shapes=None):
         self.joint, self.denoiser, self.condition = joint, denoiser, condition
+        self.shapes = dict(shapes or {})
         self.guidance, self.fixed, self.generator = guidance, fixed, generator
         self.kinds: dict[str, str] = dict(denoiser.prediction_kinds)
         self.nfe = 0
@@ -147,9 +148,17 @@ class _EvalContext:
         """Network predictions per field at ``state`` (guided if guidance was given)."""
         if self.guidance is None:
             self.nfe += 1
-            return self.denoiser(state, self.condition)
-        self.nfe += 2
-        return self.guidance.predict(self.joint, self.denoiser, state, self.condition, self.kinds)
+            out = self.denoiser(state, self.condition)
+        else:
+            self.nfe += 2
+            out = self.guidance.predict(self.joint, self.denoiser, state, self.condition, self.kinds)
+        if self.nfe <= 2:  # check the first evaluation's shapes against the requested data shapes
+            for name, proc in self.joint.items():
+                if name not in out:
+                    raise ProcessError(f"the denoiser returned no prediction for field '{name}'")
+                if name in self.shapes:
+                    proc.check_prediction(name, out[name], tuple(self.shapes[name]))
+        return out
 
     def apply_fixed(self, state: dict[str, FieldState]) -> dict[str, FieldState]:
         if self.fixed is None:
