@@ -8,8 +8,10 @@ from morphogen.processes.gaussian import FlowMatching, GaussianProcess
 from morphogen.processes.joint import JointProcess
 from morphogen.processes.masked import MaskedDiffusion
 from morphogen.processes.uniform import UniformDiscrete
+from morphogen.processes.wrapped import TorusFlowMatching, WrappedGaussian
 
 __all__ = [
     "BernoulliDiffusion", "ContinuousBFN", "Corrupted", "DiscreteBFN", "FieldState", "FlowMatching",
-    "GaussianProcess", "JointProcess", "MaskedDiffusion", "PeriodicBFN", "Process", "ProcessError", "UniformDiscrete",
+    "GaussianProcess", "JointProcess", "MaskedDiffusion", "PeriodicBFN", "Process", "ProcessError", "TorusFlowMatching", "UniformDiscrete",
+    "WrappedGaussian",
 ]

@@ -31,17 +31,18 @@ def langevin_step(process, st, pred, kind, snr: float, generator):
 
 
 class PredictorCorrector(Sampler):
-    """Args: steps, grid; predictor ("euler_maruyama", "ancestral" or "none" for annealed Langevin);
+    """Args: steps, grid; predictor ("ancestral": the process's reverse step, the reverse-diffusion predictor of
+    Song et al. for Gaussian processes; "euler_maruyama"; or "none" for annealed Langevin);
     corrector_steps per time; snr of the Langevin corrector."""
 
     name: ClassVar[str] = "pc"
-    requires: ClassVar[frozenset[str]] = frozenset({"gaussian", "langevin"})
+    requires: ClassVar[frozenset[str]] = frozenset({"ancestral", "langevin"})  # of the default predictor
 
     def __init__(
         self,
         steps: int = 100,
         grid: str = "uniform",
-        predictor: str = "euler_maruyama",
+        predictor: str = "ancestral",
         corrector_steps: int = 1,
         snr: float = 0.16,
     ):
