@@ -22,7 +22,7 @@ class DPMSolver(Sampler):
     name: ClassVar[str] = "dpm_solver"
     requires: ClassVar[frozenset[str]] = frozenset({"gaussian"})
 
-    def __init__(self, steps: int = 20, grid: str = "logsnr", order: int = 2, momentum: float = 0.0):
+    def __init__(self, steps: int = 20, grid: str = "uniform", order: int = 2, momentum: float = 0.0):
         super().__init__(steps, grid)
         if order not in (1, 2):
             raise ValueError(f"order must be 1 or 2, got {order}")
