@@ -6,6 +6,9 @@ at NFE = 5, 10, 20, 50, 100, 1000 (the nearest a sampler's step structure allows
 machine. Headline: the smallest NFE at which each pair comes within the noise floor of its own 1000-NFE distance
 (distance <= d_1000 + floor, floor = the distance between two independent draws of the target of the same size).
 
+Bayesian flows are run with two oracles: the posterior mean (what a network trained with the BFN loss learns;
+the receiver is then exact only as steps shrink) and a posterior sample (an exact receiver at any step count).
+
 Writes benchmarks/results/core_oracle.json and core_oracle.md.  Run: python benchmarks/core_oracle.py [--quick]
 """
 from __future__ import annotations
@@ -36,6 +39,7 @@ from morphogen.samplers import get_sampler  # noqa: E402
 from morphogen.schedules import VE, LinearInterpolant, SubVP, VPCosine, VPLinear  # noqa: E402
 
 NFES = (5, 10, 20, 50, 100, 1000)
+GAUSS_NAMES = ("vp", "vp_cosine", "ve", "subvp", "flow_matching")
 GAUSSIAN_SAMPLERS = ("ancestral", "euler_maruyama", "pc", "langevin", "ode_euler", "heun", "dpm_solver")
 
 
@@ -96,7 +100,7 @@ def discrete_cases(n: int):
     pix = torch.linspace(0.02, 0.98, 64).view(1, 8, 8)
     proc = BernoulliDiffusion()
     joint = JointProcess({"m": proc})
-    oracle = BernoulliOracle("m", pix[0], proc)
+    oracle = BernoulliOracle("m", pix, proc)
     ref_b = (torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(98)) < pix).float()
     floor_b = float((ref_b.mean(0) - pix).abs().mean())
     def run_b(nfe):
@@ -120,12 +124,14 @@ def bfn_cases(n: int):
     floor = mmd_rbf(mix.sample(n, torch.Generator().manual_seed(98)), ref)
     proc = ContinuousBFN()
     joint = JointProcess({"x": proc})
-    oracle = BFNGaussianMixtureOracle("x", proc, mix.weights, mix.means, mix.stds, mode="mean")
-    def run(nfe):
-        res = get_sampler("bfn", steps=steps_for("bfn", nfe)).sample(joint, oracle, {"x": (n, 2)},
-                                                                     generator=torch.Generator().manual_seed(0))
-        return res.nfe, mmd_rbf(res.fields["x"], ref)
-    yield "bfn_continuous", "bfn", "MMD^2 (RBF), posterior-mean oracle", floor, run
+    for mode in ("mean", "sample"):
+        oracle = BFNGaussianMixtureOracle("x", proc, mix.weights, mix.means, mix.stds, mode=mode,
+                                          generator=torch.Generator().manual_seed(7))
+        def run(nfe, oracle=oracle):
+            res = get_sampler("bfn", steps=steps_for("bfn", nfe)).sample(joint, oracle, {"x": (n, 2)},
+                                                                         generator=torch.Generator().manual_seed(0))
+            return res.nfe, mmd_rbf(res.fields["x"], ref)
+        yield "bfn_continuous", f"bfn ({mode} oracle)", "MMD^2 (RBF)", floor, run
 
     w, locs, kap = torch.tensor([0.6, 0.4]), torch.tensor([0.2, 0.7]), torch.tensor([30.0, 10.0])
 
@@ -146,14 +152,48 @@ def bfn_cases(n: int):
     exact = torch.stack(exact)
     floor_p = float((ref_m - exact).abs().max())
 
-    def run_p(nfe):
-        steps = steps_for("bfn", nfe)
-        pproc = PeriodicBFN(steps=steps)
-        pjoint = JointProcess({"x": pproc})
-        orc = BFNVonMisesMixtureOracle("x", pproc, w, locs, kap, mode="mean")
-        res = get_sampler("bfn", steps=steps).sample(pjoint, orc, {"x": (n, 1)}, generator=torch.Generator().manual_seed(0))
+    for mode in ("mean", "sample"):
+        def run_p(nfe, mode=mode):
+            steps = steps_for("bfn", nfe)
+            pproc = PeriodicBFN(steps=steps)
+            pjoint = JointProcess({"x": pproc})
+            orc = BFNVonMisesMixtureOracle("x", pproc, w, locs, kap, mode=mode, generator=torch.Generator().manual_seed(7))
+            res = get_sampler("bfn", steps=steps).sample(pjoint, orc, {"x": (n, 1)},
+                                                         generator=torch.Generator().manual_seed(0))
+            return res.nfe, float((moments(res.fields["x"]) - exact).abs().max())
+        yield "bfn_periodic", f"bfn ({mode} oracle)", "max circular-moment error", floor_p, run_p
+
+
+def torus_cases(n: int):
+    from morphogen.oracles.torus import TorusFlowOracle, WrappedGaussianOracle, WrappedNormalMixture
+    from morphogen.processes import TorusFlowMatching, WrappedGaussian
+
+    mix = WrappedNormalMixture([0.35, 0.65], [0.15, 0.6], [0.05, 0.1])
+    exact = torch.tensor([v for k in (1, 2) for v in mix.circular_moment(k)], dtype=torch.float64)
+
+    def moments(x):
+        a = 2 * math.pi * x.double().flatten()
+        return torch.stack([torch.cos(a).mean(), torch.sin(a).mean(), torch.cos(2 * a).mean(), torch.sin(2 * a).mean()])
+
+    floor = float((moments(mix.sample((n, 1), torch.Generator().manual_seed(98))) - exact).abs().max())
+    wg = WrappedGaussian()
+    for sname in ("ancestral", "pc", "langevin"):
+        joint = JointProcess({"x": wg})
+        oracle = WrappedGaussianOracle("x", mix, wg)
+        def run(nfe, sname=sname, joint=joint, oracle=oracle):
+            kw = {"snr": 0.2} if sname in ("pc", "langevin") else {}
+            res = get_sampler(sname, steps=steps_for(sname, nfe), **kw).sample(
+                joint, oracle, {"x": (n, 1)}, generator=torch.Generator().manual_seed(0))
+            return res.nfe, float((moments(res.fields["x"]) - exact).abs().max())
+        yield "wrapped_gaussian", sname, "max circular-moment error", floor, run
+    fm = TorusFlowMatching()
+    fjoint = JointProcess({"x": fm})
+    foracle = TorusFlowOracle("x", mix, fm, "velocity")
+    def run_f(nfe):
+        res = get_sampler("ancestral", steps=nfe).sample(fjoint, foracle, {"x": (n, 1)},
+                                                          generator=torch.Generator().manual_seed(0))
         return res.nfe, float((moments(res.fields["x"]) - exact).abs().max())
-    yield "bfn_periodic", "bfn", "max circular-moment error, posterior-mean-direction oracle", floor_p, run_p
+    yield "torus_flow_matching", "ancestral (Euler ODE)", "max circular-moment error", floor, run_f
 
 
 def main() -> None:
@@ -165,13 +205,13 @@ def main() -> None:
     n = 500 if args.quick else 2000
     nfes = tuple(x for x in NFES if not args.quick or x <= 100)
     rows = []
-    for gen in (gaussian_cases(n), discrete_cases(2 * n), bfn_cases(n)):
+    for gen in (gaussian_cases(n), discrete_cases(2 * n), bfn_cases(n), torus_cases(2 * n)):
         for pname, sname, metric, floor, run in gen:
             row = {"process": pname, "sampler": sname, "metric": metric, "floor": floor, "points": []}
             for nfe in nfes:
                 (used, dist), secs = timed(lambda: run(nfe))
                 row["points"].append({"nfe_target": nfe, "nfe": used, "distance": dist,
-                                      "samples_per_s": (2 * n if metric.startswith(("TV", "mean")) else n) / secs})
+                                      "samples_per_s": (2 * n if pname not in GAUSS_NAMES + ("bfn_continuous", "bfn_periodic") else n) / secs})
                 print(f"{pname:15s} {sname:15s} NFE {used:5d}  d={dist:.4f}  {secs:6.2f}s", flush=True)
             d_ref = row["points"][-1]["distance"]
             reach = next((p["nfe"] for p in row["points"] if p["distance"] <= d_ref + floor), None)
