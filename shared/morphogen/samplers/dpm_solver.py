@@ -31,7 +31,7 @@ class DPMSolver(Sampler):
         self.order, self.momentum = order, float(momentum)
 
     def _run(self, ctx, state, grid, keep, progress):
-        joint, kinds, gen = ctx.joint, ctx.kinds, ctx.generator
+        joint, kinds = ctx.joint, ctx.kinds
         n = len(grid) - 1
         traj, fields = [], {}
         prev_d: dict = {}

@@ -10,15 +10,20 @@ from torch.utils.data import Dataset, Sampler
 
 class TensorFieldDataset(Dataset):
     """In-memory dataset of fields sharing the first dimension; item i is ``{"fields": {name: tensor[i]}}``
-    (plus ``"condition": condition[i]`` when a condition tensor is given)."""
+    (plus ``"masks": {name: mask[i]}`` for padded fields and ``"condition": condition[i]`` when given)."""
 
-    def __init__(self, fields: Mapping[str, Tensor], condition: Tensor | None = None):
+    def __init__(self, fields: Mapping[str, Tensor], condition: Tensor | None = None,
+                 masks: Mapping[str, Tensor] | None = None):
         sizes = {k: v.shape[0] for k, v in fields.items()}
         if condition is not None:
             sizes["condition"] = condition.shape[0]
+        for k, m in (masks or {}).items():
+            if k not in fields:
+                raise ValueError(f"mask given for unknown field '{k}'")
+            sizes[f"mask of {k}"] = m.shape[0]
         if len(set(sizes.values())) != 1:
             raise ValueError(f"fields disagree on the number of records: {sizes}")
-        self.fields, self.condition = dict(fields), condition
+        self.fields, self.condition, self.masks = dict(fields), condition, dict(masks or {})
         self.n = next(iter(sizes.values()))
 
     def __len__(self) -> int:
@@ -26,6 +31,8 @@ class TensorFieldDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         item: dict[str, Any] = {"fields": {k: v[i] for k, v in self.fields.items()}}
+        if self.masks:
+            item["masks"] = {k: m[i] for k, m in self.masks.items()}
         if self.condition is not None:
             item["condition"] = self.condition[i]
         return item

@@ -19,7 +19,8 @@ class EMA(nn.Module):
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"EMA decay must be in [0, 1), got {decay}")
         self.decay, self.warmup = float(decay), bool(warmup)
-        self.shadow = copy.deepcopy(model).requires_grad_(False).eval()
+        # train/eval mode of the copy follows the owning module (Lightning switches it); sampling code calls eval()
+        self.shadow = copy.deepcopy(model).requires_grad_(False)
         self.register_buffer("updates", torch.zeros((), dtype=torch.long))
 
     @torch.no_grad()

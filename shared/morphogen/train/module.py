@@ -22,6 +22,7 @@ class GenerativeModule(L.LightningModule):
         objective: defaults to :class:`WeightedObjective` with unit weights.
         lr, weight_decay, betas: AdamW settings.
         warmup_steps: linear learning-rate warm-up.
+        lr_decay: multiplicative learning-rate decay per epoch (GDSS uses 0.999; 1 = constant).
         ema_decay: decay of the EMA weights used for validation and sampling (0 disables EMA).
         condition_dropout: probability of training a row unconditionally (for classifier-free guidance).
         seed: the noise of step s on rank r is drawn from a generator seeded by (seed, s, r, batch index), so a
@@ -38,6 +39,7 @@ class GenerativeModule(L.LightningModule):
         weight_decay: float = 0.0,
         betas: tuple[float, float] = (0.9, 0.999),
         warmup_steps: int = 0,
+        lr_decay: float = 1.0,
         ema_decay: float = 0.999,
         condition_dropout: float = 0.0,
         seed: int = 0,
@@ -49,6 +51,7 @@ class GenerativeModule(L.LightningModule):
         self.objective = objective or WeightedObjective()
         self.lr, self.weight_decay, self.betas = float(lr), float(weight_decay), tuple(betas)
         self.warmup_steps = int(warmup_steps)
+        self.lr_decay = float(lr_decay)
         self.ema = EMA(denoiser, ema_decay) if ema_decay > 0 else None
         self.condition_dropout = float(condition_dropout)
         self.seed = int(seed)
@@ -57,8 +60,8 @@ class GenerativeModule(L.LightningModule):
     # -- helpers ----------------------------------------------------------------------------------------------
     @property
     def sampling_denoiser(self) -> nn.Module:
-        """The EMA weights if kept, else the live ones."""
-        return self.ema.shadow if self.ema is not None else self.denoiser
+        """The EMA weights if kept, else the live ones, switched to eval mode."""
+        return (self.ema.shadow if self.ema is not None else self.denoiser).eval()
 
     def _generator(self, batch_idx: int, stage: int) -> torch.Generator:
         g = torch.Generator(device=self.device)
@@ -100,10 +103,13 @@ class GenerativeModule(L.LightningModule):
 
     def configure_optimizers(self):
         opt = torch.optim.AdamW(self.denoiser.parameters(), lr=self.lr, weight_decay=self.weight_decay, betas=self.betas)
-        if self.warmup_steps <= 0:
-            return opt
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / self.warmup_steps))
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        scheds = []
+        if self.warmup_steps > 0:
+            warm = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / self.warmup_steps))
+            scheds.append({"scheduler": warm, "interval": "step"})
+        if self.lr_decay != 1.0:
+            scheds.append({"scheduler": torch.optim.lr_scheduler.ExponentialLR(opt, self.lr_decay), "interval": "epoch"})
+        return ([opt], scheds) if scheds else opt
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["morphogen_config"] = self.config
