@@ -1,0 +1,155 @@
+"""From sampled tensors to molecules, as GDSS evaluates them: quantise, build the molecule (giving N, O, S one
+extra bond as a +1 formal charge), check valences without correction, then GDSS's valency correction (lower the
+highest-order bond of an over-valent atom until the molecule is valid) and keep the largest fragment."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+#: default valence of each element in GDSS's charge rule
+ATOM_VALENCY = {"C": 4, "N": 3, "O": 2, "F": 1, "P": 3, "S": 2, "Cl": 1, "Br": 1, "I": 1}
+
+
+@dataclass
+class DecodedMolecule:
+    """One sample. raw_smiles: the generated graph before correction (kekulé SMILES written without
+    sanitisation; may be disconnected or over-valent; "" for an empty graph). valid_without_correction: RDKit
+    accepts the valences as generated. smiles: canonical SMILES after correction and largest-fragment selection
+    ("" when correction failed)."""
+
+    raw_smiles: str
+    valid_without_correction: bool
+    smiles: str
+
+
+def quantize_bonds(adj: Tensor) -> Tensor:
+    """GDSS's ``quantize_mol``: < 0.5 -> 0, [0.5, 1.5) -> 1, [1.5, 2.5) -> 2, >= 2.5 -> 3. (B, N, N) long."""
+    return torch.bucketize(adj.detach().float(), torch.tensor([0.5, 1.5, 2.5]), right=True)
+
+
+def decode_atoms(x: Tensor) -> Tensor:
+    """GDSS: an entry > 0.5 marks a type; no such entry means no atom. (B, N, F) -> (B, N) long, -1 = no atom."""
+    ind = (x.detach() > 0.5).float()
+    full = torch.cat([ind, (1 - ind.sum(-1, keepdim=True))], -1)
+    k = full.argmax(-1)
+    return torch.where(k == x.shape[-1], torch.full_like(k, -1), k)
+
+
+def first_valence_problem(mol) -> tuple[int, int] | None:
+    """(atom index, explicit valence) of the first atom RDKit rejects for its valence, or None."""
+    from rdkit import Chem
+
+    for p in Chem.DetectChemistryProblems(mol):
+        if p.GetType() == "AtomValenceException":
+            idx = p.GetAtomIdx()
+            val = sum(b.GetBondTypeAsDouble() for b in mol.GetAtomWithIdx(idx).GetBonds())
+            return idx, int(round(val))
+    return None
+
+
+def construct_mol(types: Sequence[int], bonds: Tensor, atoms: Sequence[str]):
+    """RWMol from atom type indices (n,) (-1 = no atom) and bond orders (N, N); GDSS adds bonds in row-major order
+    of (i > j) and turns an N, O or S with exactly one bond too many into a +1 cation."""
+    from rdkit import Chem
+
+    keep = [i for i, t in enumerate(types) if t >= 0]
+    mol = Chem.RWMol()
+    for i in keep:
+        mol.AddAtom(Chem.Atom(atoms[types[i]]))
+    order = {1: Chem.BondType.SINGLE, 2: Chem.BondType.DOUBLE, 3: Chem.BondType.TRIPLE}
+    sub = bonds[keep][:, keep] if keep else bonds[:0, :0]
+    for i, j in zip(*torch.nonzero(sub, as_tuple=True)):
+        i, j = int(i), int(j)
+        if i <= j:
+            continue
+        mol.AddBond(i, j, order[int(sub[i, j])])
+        prob = first_valence_problem(mol)
+        if prob is not None:
+            idx, v = prob
+            sym = mol.GetAtomWithIdx(idx).GetSymbol()
+            if sym in ("N", "O", "S") and v - ATOM_VALENCY[sym] == 1:
+                mol.GetAtomWithIdx(idx).SetFormalCharge(1)
+    return mol
+
+
+def correct_mol(mol):
+    """GDSS's valency correction on a copy: while an atom is over-valent, lower its highest-order bond by one.
+    Returns the corrected RWMol (never None for graphs of single/double/triple bonds)."""
+    from rdkit import Chem
+
+    mol = Chem.RWMol(mol)
+    order = {1: Chem.BondType.SINGLE, 2: Chem.BondType.DOUBLE, 3: Chem.BondType.TRIPLE}
+    while True:
+        prob = first_valence_problem(mol)
+        if prob is None:
+            return mol
+        idx = prob[0]
+        bonds = sorted(((int(b.GetBondTypeAsDouble()), b.GetBeginAtomIdx(), b.GetEndAtomIdx())
+                        for b in mol.GetAtomWithIdx(idx).GetBonds()), key=lambda r: -r[0])
+        o, a, b = bonds[0]
+        mol.RemoveBond(a, b)
+        if o - 1 >= 1:
+            mol.AddBond(a, b, order[o - 1])
+
+
+def largest_fragment_smiles(mol) -> str:
+    """Canonical SMILES of the largest fragment (by SMILES length, as GDSS), "" if RDKit cannot sanitise it."""
+    from rdkit import Chem
+
+    try:
+        smi = Chem.MolToSmiles(mol, isomericSmiles=True)
+    except Exception:
+        return ""
+    if "." in smi:
+        smi = max(smi.split("."), key=len)
+    m = Chem.MolFromSmiles(smi)
+    return Chem.MolToSmiles(m) if m is not None else ""
+
+
+def raw_smiles(mol) -> str:
+    """Kekulé SMILES of a possibly invalid molecule, written without sanitisation."""
+    from rdkit import Chem
+
+    if mol.GetNumAtoms() == 0:
+        return ""
+    m = mol.GetMol()
+    m.UpdatePropertyCache(strict=False)
+    return Chem.MolToSmiles(m, kekuleSmiles=True, canonical=False)
+
+
+def decode_molecule_from_smiles(raw: str) -> DecodedMolecule:
+    """Evaluate a raw SMILES line (as written by :func:`decode_molecules`): parse without sanitisation, check the
+    valences, correct, take the largest fragment."""
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    raw = raw.strip()
+    if not raw:
+        return DecodedMolecule("", False, "")
+    mol = Chem.MolFromSmiles(raw, sanitize=False)
+    if mol is None:
+        return DecodedMolecule(raw, False, "")
+    mol = Chem.RWMol(mol)
+    ok = first_valence_problem(mol) is None
+    return DecodedMolecule(raw, ok, largest_fragment_smiles(correct_mol(mol)))
+
+
+def decode_molecules(x: Tensor, adj: Tensor, atoms: Sequence[str], mask: Tensor | None = None) -> list[DecodedMolecule]:
+    """Sampled X (B, N, F) and A (B, N, N) -> one :class:`DecodedMolecule` per sample (GDSS's ``gen_mol``)."""
+    from rdkit import RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    types = decode_atoms(x)
+    if mask is not None:
+        types = torch.where(mask.bool(), types, torch.full_like(types, -1))
+    bonds = quantize_bonds(adj)
+    out = []
+    for b in range(x.shape[0]):
+        mol = construct_mol(types[b].tolist(), bonds[b], atoms)
+        ok = mol.GetNumAtoms() > 0 and first_valence_problem(mol) is None
+        smi = largest_fragment_smiles(correct_mol(mol)) if mol.GetNumAtoms() else ""
+        out.append(DecodedMolecule(raw_smiles(mol), ok, smi))
+    return out
