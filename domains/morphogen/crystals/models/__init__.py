@@ -1,0 +1,1 @@
+"""Denoisers of crystals and baselines."""
