@@ -1,0 +1,150 @@
+"""A trained GETMusic model as one object: vocabulary, track layout, joint process and denoiser.
+
+Saved with the core's :func:`morphogen.train.checkpoint.save_model` (safetensors weights + JSON configuration: the
+vocabulary, the tracks and the specs of process and denoiser), so a model file is all a user needs.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from morphogen.music.data.dataset import FIELD
+from morphogen.music.data.getscore import GETScore
+from morphogen.music.data.vocabulary import PAD, Vocabulary
+from morphogen.processes.joint import JointProcess
+from morphogen.utils.config import build, spec_of
+
+FORMAT = "morphogen.music/1"
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
+
+
+@dataclass
+class Generation:
+    """Generated grids (B, R, L) (source entries equal to the input exactly), the target mask used (B, R, L) and
+    the number of network evaluations."""
+
+    tokens: Tensor
+    target_mask: Tensor
+    nfe: int
+
+
+@dataclass
+class MusicModel:
+    """Everything needed to generate and score GETScores with one trained network.
+
+    Attributes:
+        vocab: the token vocabulary.
+        track_names: the tracks, top first (rows 2k, 2k+1 of the grid).
+        process: the joint process ({"score": MaskedDiffusion(num_classes=len(vocab))}).
+        denoiser: the network (e.g. :class:`GETMusicTransformer`).
+        drum_tracks: tracks decoded as drums; programs: General MIDI program per track for writing MIDI.
+        steps_per_bar: 16 for 4/4 (used for ``--bars``).
+    """
+
+    vocab: Vocabulary
+    track_names: list[str]
+    process: JointProcess
+    denoiser: torch.nn.Module
+    drum_tracks: list[str] = field(default_factory=list)
+    programs: dict[str, int] = field(default_factory=dict)
+    steps_per_bar: int = 16
+
+    # -- saving ------------------------------------------------------------------------------------------------
+    def config(self) -> dict:
+        return {"format": FORMAT, "vocab": self.vocab.to_dict(), "track_names": self.track_names,
+                "drum_tracks": self.drum_tracks, "programs": self.programs, "steps_per_bar": self.steps_per_bar,
+                "process": spec_of(self.process), "denoiser": spec_of(self.denoiser)}
+
+    def save(self, path: str | os.PathLike, state_dict: dict[str, Tensor] | None = None) -> Path:
+        from morphogen.train.checkpoint import save_model
+
+        return save_model(path, state_dict if state_dict is not None else self.denoiser.state_dict(), self.config())
+
+    @classmethod
+    def from_config(cls, config: dict, state_dict: dict[str, Tensor] | None = None) -> "MusicModel":
+        if config.get("format") != FORMAT:
+            raise ValueError(f"not a music model configuration (format {config.get('format')!r}, expected {FORMAT})")
+        den = build(config["denoiser"])
+        if state_dict is not None:
+            den.load_state_dict(state_dict)
+        den.eval()
+        return cls(Vocabulary.from_dict(config["vocab"]), list(config["track_names"]), build(config["process"]), den,
+                   list(config.get("drum_tracks", [])), dict(config.get("programs", {})),
+                   int(config.get("steps_per_bar", 16)))
+
+    @classmethod
+    def load(cls, name_or_path: str | os.PathLike) -> "MusicModel":
+        """A model file (``.safetensors`` from :meth:`save` or ``morphogen music train``), or the name of a shipped
+        model (looked up in ``$MORPHOGEN_MODELS``, then in the package's ``checkpoints/`` folder)."""
+        from morphogen.train.checkpoint import CheckpointError, load_model
+
+        path = resolve_checkpoint(name_or_path)
+        weights, config = load_model(path)
+        try:
+            return cls.from_config(config, weights)
+        except (ValueError, KeyError, RuntimeError) as err:
+            raise CheckpointError(f"{path}: {err}") from None
+
+    # -- generation ----------------------------------------------------------------------------------------------
+    def target_mask(self, grids: Tensor, targets: Sequence[str], lengths: Sequence[int] | None = None) -> Tensor:
+        """(B, R, L) bool: the rows of ``targets`` over the first ``lengths[b]`` columns (default: the columns that
+        are not all padding, or all columns when the whole grid is padding)."""
+        bad = [t for t in targets if t not in self.track_names]
+        if bad:
+            raise ValueError(f"unknown target tracks {bad}; the model's tracks are {self.track_names}")
+        b, r, length = grids.shape
+        rows = torch.tensor(np.repeat([n in targets for n in self.track_names], 2), dtype=torch.bool)
+        if lengths is None:
+            used = (grids != PAD).any(dim=1)  # (B, L)
+            idx = torch.arange(length)
+            last = torch.where(used, idx, -1).max(dim=1).values
+            last = torch.where(last < 0, length - 1, last)
+            cols = idx[None] <= last[:, None]
+        else:
+            cols = torch.arange(length)[None] < torch.tensor(list(lengths))[:, None]
+        return rows[None, :, None] & cols[:, None, :]
+
+    @torch.no_grad()
+    def generate(self, grids: Tensor, targets: Sequence[str], steps: int = 100, seed: int = 0,
+                 lengths: Sequence[int] | None = None, sampler: str = "ancestral") -> Generation:
+        """Generate the ``targets`` tracks of ``grids`` (B, R, L) given every other entry (source tracks, padding).
+
+        Target rows are overwritten; everything else is kept exactly (the core's ``Inpaint(mode="clean")``).
+        """
+        from morphogen.guidance.inpaint import Inpaint
+        from morphogen.samplers import get_sampler
+
+        grids = torch.as_tensor(grids, dtype=torch.long)
+        if grids.dim() == 2:
+            grids = grids[None]
+        if grids.shape[1] != 2 * len(self.track_names):
+            raise ValueError(f"grids have {grids.shape[1]} rows, the model expects {2 * len(self.track_names)}")
+        mask = self.target_mask(grids, targets, lengths)
+        fixed_values = torch.where(mask, torch.zeros_like(grids), grids)
+        fixed = Inpaint({FIELD: fixed_values}, {FIELD: ~mask}, mode="clean")
+        g = torch.Generator().manual_seed(int(seed))
+        self.denoiser.eval()
+        out = get_sampler(sampler, steps=steps).sample(self.process, self.denoiser, {FIELD: tuple(grids.shape)},
+                                                        masks={FIELD: mask}, fixed=fixed, generator=g)
+        return Generation(out.fields[FIELD], mask, out.nfe)
+
+    def empty_grid(self, length: int) -> Tensor:
+        """(R, length) all ``<pad>``: a grid with no source (generate every target from scratch)."""
+        return torch.full((2 * len(self.track_names), int(length)), PAD, dtype=torch.long)
+
+    def as_getscore(self, tokens: Tensor | np.ndarray, source: str = "") -> GETScore:
+        return GETScore(np.asarray(tokens), list(self.track_names), list(self.drum_tracks), (4, 4), source)
+
+
+def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
+    """A path to a model file: the argument itself if it exists, else ``<dir>/<name>.safetensors`` in
+    ``$MORPHOGEN_MODELS`` and the shipped ``checkpoints/`` folder. Raises FileNotFoundError listing where it looked."""
+    from morphogen.utils.resources import resolve_checkpoint as _resolve
+
+    return _resolve(name_or_path, SHIPPED_DIR, "music")
