@@ -21,8 +21,8 @@ def ring_mixture(components: int = 8, radius: float = 2.0, std: float = 0.15):
     return GaussianMixture(torch.ones(components), means, torch.tensor([std]))
 
 
-def run(out_dir: Path, epochs: int = 60, seed: int = 0, progress: bool = True) -> DemoResult:
-    """Train (VP SDE, data (x1) prediction, Lightning), sample with three samplers, write a plot and metrics."""
+def run(out_dir: Path, epochs: int = 50, seed: int = 0, progress: bool = True) -> DemoResult:
+    """Train (flow matching, velocity prediction, Lightning), sample with three samplers, write a plot and metrics."""
     import torch
 
     torch.set_num_threads(1)  # a tiny network: one thread is fastest and avoids oversubscription
@@ -31,10 +31,9 @@ def run(out_dir: Path, epochs: int = 60, seed: int = 0, progress: bool = True) -
 
     from morphogen.metrics.mmd import mmd_rbf
     from morphogen.nn.mlp import MLPDenoiser
-    from morphogen.processes.gaussian import GaussianProcess
+    from morphogen.processes.gaussian import FlowMatching
     from morphogen.processes.joint import JointProcess
     from morphogen.samplers.registry import get_sampler
-    from morphogen.schedules.gaussian import VPLinear
     from morphogen.train.checkpoint import save_model
     from morphogen.train.data import EpochShuffleSampler, TensorFieldDataset
     from morphogen.train.module import GenerativeModule
@@ -50,9 +49,9 @@ def run(out_dir: Path, epochs: int = 60, seed: int = 0, progress: bool = True) -
     reference = target.sample(2000, torch.Generator().manual_seed(seed + 1))
     ds = TensorFieldDataset({"x": data})
     loader = DataLoader(ds, batch_size=256, sampler=EpochShuffleSampler(len(ds), seed))
-    joint = JointProcess({"x": GaussianProcess(VPLinear())})
-    denoiser = MLPDenoiser("x", 2, "x1", hidden=128, layers=3)
-    module = GenerativeModule(joint, denoiser, lr=2e-3, ema_decay=0.99, seed=seed,
+    joint = JointProcess({"x": FlowMatching()})
+    denoiser = MLPDenoiser("x", 2, "velocity", hidden=128, layers=3)
+    module = GenerativeModule(joint, denoiser, lr=3e-3, ema_decay=0.99, seed=seed,
                               config={"process": spec_of(joint), "denoiser": spec_of(denoiser)})
     fit(module, loader, out_dir=out_dir / "run", resume=False, max_epochs=epochs, accelerator="cpu",
         progress=progress, logger="csv")
@@ -87,7 +86,7 @@ def run(out_dir: Path, epochs: int = 60, seed: int = 0, progress: bool = True) -
         ax.set_xlim(-3, 3)
         ax.set_ylim(-3, 3)
         ax.set_aspect("equal")
-    fig.suptitle("Morphogen core demo: VP SDE, MLP denoiser trained with Lightning")
+    fig.suptitle("Morphogen core demo: flow matching, MLP velocity field trained with Lightning")
     fig.tight_layout()
     fig.savefig(out_dir / "samples.png", dpi=110)
     plt.close(fig)
