@@ -170,8 +170,11 @@ SAMPLER_SETTINGS = {
 
 
 def test_every_gaussian_sampler_is_tested():
+    from morphogen.samplers.registry import _REGISTRY
+
     proc = GaussianProcess(VPLinear())
-    assert set(compatible_samplers(proc)) == set(SAMPLER_SETTINGS)
+    core = {n for n in compatible_samplers(proc) if _REGISTRY[n].startswith("morphogen.samplers.")}
+    assert core == set(SAMPLER_SETTINGS)  # domain packages may register more (e.g. GDSS's s4)
 
 
 def test_wrong_target_fails_the_bound():

@@ -116,9 +116,48 @@ class Sampler(Configurable, ABC):
         out.nfe = ctx.nfe
         return out
 
+    #: how the samples are read at the end of the grid:
+    #: "jump"      the network is evaluated at grid[0 .. N-1] and the last step jumps to the data from the last
+    #:             evaluation (each field's ``final_step``): NFE = steps;
+    #: "evaluate"  all N steps are updates and one more evaluation at the grid's end gives the data (Bayesian
+    #:             flows): NFE = steps + 1;
+    #: "update"    all N steps are updates and ``_finish`` reads the data off the last update (pred is None).
+    final_rule: ClassVar[str] = "jump"
+
+    def _run(self, ctx: "_EvalContext", state: dict[str, FieldState], grid: Tensor, keep: bool,
+             progress: bool) -> SampleResult:
+        """The time loop shared by all samplers over ``grid`` (steps + 1 increasing times from 0 to t_end)."""
+        n = len(grid) - 1
+        traj: list[dict[str, Tensor]] = []
+        for i in self._bar(n, progress, self.name):
+            state = self._before_predict(ctx, state)
+            pred = ctx.predict(state)
+            if i == n - 1 and self.final_rule == "jump":
+                return SampleResult(self._finish(ctx, state, pred), 0, traj)
+            state = ctx.apply_fixed(self._step(ctx, state, pred, float(grid[i + 1])))
+            if keep:
+                traj.append(self._snapshot(state))
+        pred = ctx.predict(state) if self.final_rule == "evaluate" else None
+        return SampleResult(self._finish(ctx, state, pred), 0, traj)
+
     @abstractmethod
-    def _run(self, ctx: "_EvalContext", state: dict[str, FieldState], grid: Tensor, keep: bool, progress: bool) -> SampleResult:
-        """Integrate from ``state`` (at grid[0] = 0) over ``grid`` (steps + 1 increasing times ending at t_end)."""
+    def _step(self, ctx: "_EvalContext", state: dict[str, FieldState], pred: dict[str, Tensor],
+              t_next: float) -> dict[str, FieldState]:
+        """Move every field from its current time to ``t_next`` given the predictions at the current state."""
+
+    def _before_predict(self, ctx: "_EvalContext", state: dict[str, FieldState]) -> dict[str, FieldState]:
+        """Hook run before each evaluation (the Langevin corrector of predictor-corrector sampling)."""
+        return state
+
+    def _finish(self, ctx: "_EvalContext", state: dict[str, FieldState],
+                pred: dict[str, Tensor] | None) -> dict[str, Tensor]:
+        """The samples from the last evaluation: each field's ``final_step``."""
+        return {k: ctx.joint[k].final_step(s, pred[k], ctx.kinds[k], ctx.generator) for k, s in state.items()}
+
+    @staticmethod
+    def _t(state_field: FieldState, t: float) -> Tensor:
+        """(B,) tensor of time ``t`` in the dtype and device of a field's time."""
+        return torch.full_like(state_field.t, t)
 
     # helpers for subclasses
     @staticmethod
@@ -143,6 +182,8 @@ class _EvalContext:
         self.guidance, self.fixed, self.generator = guidance, fixed, generator
         self.kinds: dict[str, str] = dict(denoiser.prediction_kinds)
         self.nfe = 0
+        #: per-run memory of multistep samplers (previous predictions, momentum averages)
+        self.memory: dict[str, Any] = {}
 
     def predict(self, state: dict[str, FieldState]) -> dict[str, Tensor]:
         """Network predictions per field at ``state`` (guided if guidance was given)."""

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import torch
-
-from morphogen.samplers.base import SampleResult, Sampler
+from morphogen.samplers.base import Sampler
 
 
 class BFNReceiver(Sampler):
@@ -32,17 +30,8 @@ class BFNReceiver(Sampler):
     name: ClassVar[str] = "bfn"
     requires: ClassVar[frozenset[str]] = frozenset({"bayesian_flow"})
 
-    def _run(self, ctx, state, grid, keep, progress):
-        joint, kinds, gen = ctx.joint, ctx.kinds, ctx.generator
-        n = len(grid) - 1
-        traj = []
-        for i in self._bar(n, progress, self.name):
-            pred = ctx.predict(state)
-            t_next = {k: torch.full_like(s.t, float(grid[i + 1])) for k, s in state.items()}
-            state = {k: joint[k].reverse_step(s, pred[k], kinds[k], t_next[k], gen) for k, s in state.items()}
-            state = ctx.apply_fixed(state)
-            if keep:
-                traj.append(self._snapshot(state))
-        pred = ctx.predict(state)
-        fields = {k: joint[k].final_step(s, pred[k], kinds[k], gen) for k, s in state.items()}
-        return SampleResult(fields=fields, nfe=0, trajectory=traj)
+    final_rule: ClassVar[str] = "evaluate"
+
+    def _step(self, ctx, state, pred, t_next):
+        return {k: ctx.joint[k].reverse_step(s, pred[k], ctx.kinds[k], self._t(s, t_next), ctx.generator)
+                for k, s in state.items()}

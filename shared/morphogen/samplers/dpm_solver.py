@@ -15,7 +15,7 @@ from typing import ClassVar
 import torch
 
 from morphogen.processes.base import apply_mask
-from morphogen.samplers.base import SampleResult, Sampler
+from morphogen.samplers.base import Sampler
 
 
 class DPMSolver(Sampler):
@@ -30,41 +30,30 @@ class DPMSolver(Sampler):
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.order, self.momentum = order, float(momentum)
 
-    def _run(self, ctx, state, grid, keep, progress):
-        joint, kinds = ctx.joint, ctx.kinds
-        n = len(grid) - 1
-        traj, fields = [], {}
-        prev_d: dict = {}
-        avg: dict = {}
-        h_prev: dict = {}
-        for i in self._bar(n, progress, self.name):
-            pred = ctx.predict(state)
-            d_now = {k: joint[k].estimate_x1(s, pred[k], kinds[k]) for k, s in state.items()}
-            if i == n - 1:
-                fields = d_now
-                break
-            t, s_ = float(grid[i]), float(grid[i + 1])
-            new = {}
-            for k, st in state.items():
-                sched = joint[k].schedule
-                tt = torch.tensor([t, s_], dtype=torch.float64)
-                a_t, a_s = (float(v) for v in sched.alpha(tt))
-                g_t, g_s = (float(v) for v in sched.sigma(tt))
-                e_mh = (a_t * g_s) / (g_t * a_s)  # e^{-h}
-                h = -math.log(e_mh) if e_mh > 0 else math.inf
-                d = d_now[k]
-                hp = h_prev.get(k)
-                if self.order == 2 and k in prev_d and hp is not None and math.isfinite(hp) and math.isfinite(h):
-                    r = hp / h
-                    d = (1.0 + 0.5 / r) * d_now[k] - (0.5 / r) * prev_d[k]
-                if self.momentum > 0:
-                    d = d if k not in avg else self.momentum * avg[k] + (1.0 - self.momentum) * d
-                    avg[k] = d
-                x_new = (g_s / g_t) * st.value + a_s * (1.0 - e_mh) * d
-                new[k] = st.with_value(apply_mask(x_new, st.mask), t=torch.full_like(st.t, s_))
-                h_prev[k] = h
-            prev_d = d_now
-            state = ctx.apply_fixed(new)
-            if keep:
-                traj.append(self._snapshot(state))
-        return SampleResult(fields=fields, nfe=0, trajectory=traj)
+    def _finish(self, ctx, state, pred):
+        return {k: ctx.joint[k].estimate_x1(s, pred[k], ctx.kinds[k]) for k, s in state.items()}
+
+    def _step(self, ctx, state, pred, t_next):
+        mem = ctx.memory
+        prev_d, h_prev, avg = mem.setdefault("d", {}), mem.setdefault("h", {}), mem.setdefault("avg", {})
+        new = {}
+        for k, st in state.items():
+            d_now = ctx.joint[k].estimate_x1(st, pred[k], ctx.kinds[k])
+            sched = ctx.joint[k].schedule
+            tt = torch.tensor([float(st.t[0]), t_next], dtype=torch.float64)
+            a_t, a_s = (float(v) for v in sched.alpha(tt))
+            g_t, g_s = (float(v) for v in sched.sigma(tt))
+            e_mh = (a_t * g_s) / (g_t * a_s)  # e^{-h}
+            h = -math.log(e_mh) if e_mh > 0 else math.inf
+            d = d_now
+            hp = h_prev.get(k)
+            if self.order == 2 and k in prev_d and hp is not None and math.isfinite(hp) and math.isfinite(h):
+                r = hp / h
+                d = (1.0 + 0.5 / r) * d_now - (0.5 / r) * prev_d[k]
+            if self.momentum > 0:
+                d = d if k not in avg else self.momentum * avg[k] + (1.0 - self.momentum) * d
+                avg[k] = d
+            x_new = (g_s / g_t) * st.value + a_s * (1.0 - e_mh) * d
+            new[k] = st.with_value(apply_mask(x_new, st.mask), t=self._t(st, t_next))
+            prev_d[k], h_prev[k] = d_now, h
+        return new

@@ -11,7 +11,7 @@ from typing import ClassVar
 import torch
 
 from morphogen.processes.base import apply_mask, expand_like
-from morphogen.samplers.base import SampleResult, Sampler
+from morphogen.samplers.base import Sampler
 
 
 def sde_step(process, st, pred, kind, t_next, generator):
@@ -29,20 +29,6 @@ class EulerMaruyama(Sampler):
     name: ClassVar[str] = "euler_maruyama"
     requires: ClassVar[frozenset[str]] = frozenset({"gaussian"})
 
-    def _run(self, ctx, state, grid, keep, progress):
-        joint, kinds, gen = ctx.joint, ctx.kinds, ctx.generator
-        n = len(grid) - 1
-        traj, fields = [], {}
-        for i in self._bar(n, progress, self.name):
-            pred = ctx.predict(state)
-            if i == n - 1:
-                fields = {k: joint[k].final_step(s, pred[k], kinds[k], gen) for k, s in state.items()}
-                break
-            state = {
-                k: sde_step(joint[k], s, pred[k], kinds[k], torch.full_like(s.t, float(grid[i + 1])), gen)
-                for k, s in state.items()
-            }
-            state = ctx.apply_fixed(state)
-            if keep:
-                traj.append(self._snapshot(state))
-        return SampleResult(fields=fields, nfe=0, trajectory=traj)
+    def _step(self, ctx, state, pred, t_next):
+        return {k: sde_step(ctx.joint[k], s, pred[k], ctx.kinds[k], self._t(s, t_next), ctx.generator)
+                for k, s in state.items()}

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import torch
-
 from morphogen.processes.base import apply_mask, expand_like
-from morphogen.samplers.base import SampleResult, Sampler
+from morphogen.samplers.base import Sampler
 
 
 class ODEEuler(Sampler):
@@ -27,28 +25,17 @@ class ODEEuler(Sampler):
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.momentum = float(momentum)
 
-    def _run(self, ctx, state, grid, keep, progress):
-        joint, kinds, gen = ctx.joint, ctx.kinds, ctx.generator
-        n = len(grid) - 1
-        traj, fields, avg = [], {}, {}
-        for i in self._bar(n, progress, self.name):
-            pred = ctx.predict(state)
-            if i == n - 1:
-                fields = {k: joint[k].final_step(s, pred[k], kinds[k], gen) for k, s in state.items()}
-                break
-            new = {}
-            for k, s in state.items():
-                v = joint[k].convert(s.value, s.t, pred[k], kinds[k], "velocity")
-                if self.momentum > 0:
-                    v = v if k not in avg else self.momentum * avg[k] + (1.0 - self.momentum) * v
-                    avg[k] = v
-                t_next = torch.full_like(s.t, float(grid[i + 1]))
-                h = expand_like(t_next - s.t, s.value)
-                new[k] = s.with_value(apply_mask(s.value + h * v, s.mask), t=t_next)
-            state = ctx.apply_fixed(new)
-            if keep:
-                traj.append(self._snapshot(state))
-        return SampleResult(fields=fields, nfe=0, trajectory=traj)
+    def _step(self, ctx, state, pred, t_next):
+        avg = ctx.memory.setdefault("velocity", {})
+        new = {}
+        for k, s in state.items():
+            v = ctx.joint[k].convert(s.value, s.t, pred[k], ctx.kinds[k], "velocity")
+            if self.momentum > 0:
+                v = v if k not in avg else self.momentum * avg[k] + (1.0 - self.momentum) * v
+                avg[k] = v
+            tn = self._t(s, t_next)
+            new[k] = s.with_value(apply_mask(s.value + expand_like(tn - s.t, s.value) * v, s.mask), t=tn)
+        return new
 
 
 class Heun(Sampler):
@@ -57,30 +44,19 @@ class Heun(Sampler):
     name: ClassVar[str] = "heun"
     requires: ClassVar[frozenset[str]] = frozenset({"gaussian"})
 
-    def _run(self, ctx, state, grid, keep, progress):
-        joint, kinds, gen = ctx.joint, ctx.kinds, ctx.generator
-        n = len(grid) - 1
-        traj, fields = [], {}
-        for i in self._bar(n, progress, self.name):
-            pred = ctx.predict(state)
-            if i == n - 1:
-                fields = {k: joint[k].final_step(s, pred[k], kinds[k], gen) for k, s in state.items()}
-                break
-            v0, trial = {}, {}
-            for k, s in state.items():
-                v0[k] = joint[k].convert(s.value, s.t, pred[k], kinds[k], "velocity")
-                t_next = torch.full_like(s.t, float(grid[i + 1]))
-                h = expand_like(t_next - s.t, s.value)
-                trial[k] = s.with_value(apply_mask(s.value + h * v0[k], s.mask), t=t_next)
-            trial = ctx.apply_fixed(trial)
-            pred1 = ctx.predict(trial)
-            new = {}
-            for k, s in state.items():
-                tr = trial[k]
-                v1 = joint[k].convert(tr.value, tr.t, pred1[k], kinds[k], "velocity")
-                h = expand_like(tr.t - s.t, s.value)
-                new[k] = s.with_value(apply_mask(s.value + 0.5 * h * (v0[k] + v1), s.mask), t=tr.t)
-            state = ctx.apply_fixed(new)
-            if keep:
-                traj.append(self._snapshot(state))
-        return SampleResult(fields=fields, nfe=0, trajectory=traj)
+    def _step(self, ctx, state, pred, t_next):
+        joint, kinds = ctx.joint, ctx.kinds
+        v0, trial = {}, {}
+        for k, s in state.items():
+            v0[k] = joint[k].convert(s.value, s.t, pred[k], kinds[k], "velocity")
+            tn = self._t(s, t_next)
+            trial[k] = s.with_value(apply_mask(s.value + expand_like(tn - s.t, s.value) * v0[k], s.mask), t=tn)
+        trial = ctx.apply_fixed(trial)
+        pred1 = ctx.predict(trial)
+        new = {}
+        for k, s in state.items():
+            tr = trial[k]
+            v1 = joint[k].convert(tr.value, tr.t, pred1[k], kinds[k], "velocity")
+            h = expand_like(tr.t - s.t, s.value)
+            new[k] = s.with_value(apply_mask(s.value + 0.5 * h * (v0[k] + v1), s.mask), t=tr.t)
+        return new

@@ -11,7 +11,7 @@ from typing import ClassVar
 import torch
 
 from morphogen.processes.base import apply_mask
-from morphogen.samplers.base import SampleResult, Sampler
+from morphogen.samplers.base import Sampler
 from morphogen.samplers.euler_maruyama import sde_step
 
 PREDICTORS = ("euler_maruyama", "ancestral", "none")
@@ -61,32 +61,25 @@ class PredictorCorrector(Sampler):
             need.add("ancestral")
         return frozenset(need)
 
-    def _run(self, ctx, state, grid, keep, progress):
-        joint, kinds, gen = ctx.joint, ctx.kinds, ctx.generator
-        n = len(grid) - 1
-        traj, fields = [], {}
-        for i in self._bar(n, progress, self.name):
-            for _ in range(self.corrector_steps):
-                pred = ctx.predict(state)
-                state = {k: langevin_step(joint[k], s, pred[k], kinds[k], self.snr, gen) for k, s in state.items()}
-                state = ctx.apply_fixed(state)
+    def _before_predict(self, ctx, state):
+        for _ in range(self.corrector_steps):
             pred = ctx.predict(state)
-            if i == n - 1:
-                fields = {k: joint[k].final_step(s, pred[k], kinds[k], gen) for k, s in state.items()}
-                break
-            new = {}
-            for k, s in state.items():
-                t_next = torch.full_like(s.t, float(grid[i + 1]))
-                if self.predictor == "euler_maruyama":
-                    new[k] = sde_step(joint[k], s, pred[k], kinds[k], t_next, gen)
-                elif self.predictor == "ancestral":
-                    new[k] = joint[k].reverse_step(s, pred[k], kinds[k], t_next, gen)
-                else:
-                    new[k] = s.with_value(s.value, t=t_next)
-            state = ctx.apply_fixed(new)
-            if keep:
-                traj.append(self._snapshot(state))
-        return SampleResult(fields=fields, nfe=0, trajectory=traj)
+            state = {k: langevin_step(ctx.joint[k], s, pred[k], ctx.kinds[k], self.snr, ctx.generator)
+                     for k, s in state.items()}
+            state = ctx.apply_fixed(state)
+        return state
+
+    def _step(self, ctx, state, pred, t_next):
+        new = {}
+        for k, s in state.items():
+            tn = self._t(s, t_next)
+            if self.predictor == "euler_maruyama":
+                new[k] = sde_step(ctx.joint[k], s, pred[k], ctx.kinds[k], tn, ctx.generator)
+            elif self.predictor == "ancestral":
+                new[k] = ctx.joint[k].reverse_step(s, pred[k], ctx.kinds[k], tn, ctx.generator)
+            else:
+                new[k] = s.with_value(s.value, t=tn)
+        return new
 
 
 class AnnealedLangevin(PredictorCorrector):

@@ -18,7 +18,7 @@ from typing import ClassVar
 import torch
 
 from morphogen.processes.base import apply_mask, expand_like
-from morphogen.samplers.base import SampleResult, Sampler
+from morphogen.samplers.base import Sampler
 
 STEP_RULES = ("gdss", "song")
 
@@ -56,37 +56,34 @@ class S4Solver(Sampler):
             return torch.ones_like(t)
         return 1.0 - beta(t) / self.steps
 
-    def _run(self, ctx, state, grid, keep, progress):
+    final_rule: ClassVar[str] = "update"  # the noise-free mean of the last update is the sample
+
+    def _step(self, ctx, state, pred, t_next):
         joint, kinds, gen = ctx.joint, ctx.kinds, ctx.generator
-        n = len(grid) - 1
-        traj, means = [], {}
-        for i in self._bar(n, progress, self.name):
-            t0, t1 = float(grid[i]), float(grid[i + 1])
-            h = t1 - t0
-            pred = ctx.predict(state)
-            new = {}
-            for k, st in state.items():
-                proc = joint[k]
-                x, t = st.value, st.t
-                score = proc.convert(x, t, pred[k], kinds[k], "score")
-                # 1. Langevin correction
-                z = proc.sample_noise(tuple(x.shape), st.mask, x.device, x.dtype, gen)
-                b = x.shape[0]
-                zn = z.reshape(b, -1).norm(dim=1).mean()
-                gn = zn if self.step_rule == "gdss" else score.reshape(b, -1).norm(dim=1).mean().clamp_min(1e-12)
-                eps = expand_like(2.0 * self._corrector_alpha(proc, t) * (self.snr * zn / gn) ** 2, x)
-                x = x + eps * score + torch.sqrt(2.0 * eps) * self.scale_eps * z
-                st = st.with_value(apply_mask(x, st.mask))
-                # 2.-4. split predictor
-                th = torch.full_like(t, t0 + 0.5 * h)
-                _, xs = _half_transition(proc, st, t, th, gen)
-                g2 = expand_like(proc.diffusion_sq(t), x)
-                xs = xs + g2 * score * h
-                mean, xs = _half_transition(proc, st.with_value(apply_mask(xs, st.mask)), th,
-                                            torch.full_like(t, t1), gen)
-                means[k] = mean
-                new[k] = st.with_value(xs, t=torch.full_like(t, t1))
-            state = ctx.apply_fixed(new)
-            if keep:
-                traj.append(self._snapshot(state))
-        return SampleResult(fields=means, nfe=0, trajectory=traj)
+        means = ctx.memory.setdefault("means", {})
+        new = {}
+        for k, st in state.items():
+            proc = joint[k]
+            x, t = st.value, st.t
+            h = expand_like(torch.full_like(t, t_next) - t, x)
+            score = proc.convert(x, t, pred[k], kinds[k], "score")
+            # 1. Langevin correction
+            z = proc.sample_noise(tuple(x.shape), st.mask, x.device, x.dtype, gen)
+            b = x.shape[0]
+            zn = z.reshape(b, -1).norm(dim=1).mean()
+            gn = zn if self.step_rule == "gdss" else score.reshape(b, -1).norm(dim=1).mean().clamp_min(1e-12)
+            eps = expand_like(2.0 * self._corrector_alpha(proc, t) * (self.snr * zn / gn) ** 2, x)
+            x = x + eps * score + torch.sqrt(2.0 * eps) * self.scale_eps * z
+            st = st.with_value(apply_mask(x, st.mask))
+            # 2.-4. split predictor
+            th = 0.5 * (t + torch.full_like(t, t_next))
+            _, xs = _half_transition(proc, st, t, th, gen)
+            g2 = expand_like(proc.diffusion_sq(t), x)
+            xs = xs + g2 * score * h
+            mean, xs = _half_transition(proc, st.with_value(apply_mask(xs, st.mask)), th, self._t(st, t_next), gen)
+            means[k] = mean
+            new[k] = st.with_value(xs, t=self._t(st, t_next))
+        return new
+
+    def _finish(self, ctx, state, pred):
+        return dict(ctx.memory["means"])
