@@ -135,3 +135,21 @@ def test_tensor_arguments_survive_a_spec():
 
     t = torch.arange(4, dtype=torch.int16)
     assert torch.equal(build(_plain(t)), t)
+
+
+def test_every_domain_command_answers_help():
+    """Each installed domain's sub-commands render their --help (catches broken option texts)."""
+    from typer.testing import CliRunner
+
+    from morphogen.cli import main
+
+    main._register_domains()
+    runner = CliRunner()
+    from morphogen.cli.plugins import discover
+
+    for name, plugin in discover().items():
+        app = plugin.typer_app()
+        for cmd in app.registered_commands:
+            cmd_name = cmd.name or cmd.callback.__name__.replace("_", "-")
+            r = runner.invoke(main.app, [name, cmd_name, "--help"])
+            assert r.exit_code == 0, f"morphogen {name} {cmd_name} --help failed: {r.output[-500:]} {r.exception!r}"

@@ -25,7 +25,7 @@ def train(
     preset: str = typer.Option(..., "--preset", help="perov_5 | carbon_24 | mp_20 | mpts_52, or a YAML path."),
     task: str = typer.Option("csp", "--task", help="csp (composition given) or gen (ab initio)."),
     process: str = typer.Option("bfn", "--process", help="bfn | diffusion | flow."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Folder with train.csv/val.csv[/test.csv], or one "
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder with train.csv and val.csv (and optionally test.csv), or one "
                                         "CDVAE CSV split with the preset's seed (default: $MORPHOGEN_DATA/crystals/"
                                         "<preset> or ../shared/data/crystals/<preset>)."),
     out: Path = typer.Option(Path("runs/crystals"), "--out", help="Output folder (model.safetensors, run/)."),
