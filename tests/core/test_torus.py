@@ -20,15 +20,6 @@ from morphogen.samplers.registry import compatible_samplers, get_sampler
 from morphogen.utils.config import build, spec_of
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors: intra-op threads only add overhead (and contention on a shared 2-core runner)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
