@@ -136,6 +136,15 @@ class WrappedNormalMixture:
         return (r * (mean_z - c)).sum((-2, -1))
 
 
+def _bind(oracle, field: str, mixture: "WrappedNormalMixture", process, kind: str) -> None:
+    """Check that the target and the process share a period and the kind is accepted; store them on the oracle."""
+    process.check_prediction_kind(field, kind)
+    if abs(mixture.period - process.period) > 1e-12:
+        raise ValueError(f"mixture period {mixture.period} differs from the process period {process.period}")
+    oracle.field, oracle.mixture, oracle.process = field, mixture, process
+    oracle.prediction_kinds = {field: kind}
+
+
 class WrappedGaussianOracle:
     """The exact denoiser of :class:`WrappedGaussian` for a :class:`WrappedNormalMixture` target.
 
@@ -150,11 +159,7 @@ class WrappedGaussianOracle:
     """
 
     def __init__(self, field: str, mixture: WrappedNormalMixture, process: WrappedGaussian, kind: str = "score"):
-        process.check_prediction_kind(field, kind)
-        if abs(mixture.period - process.period) > 1e-12:
-            raise ValueError(f"mixture period {mixture.period} differs from the process period {process.period}")
-        self.field, self.mixture, self.process = field, mixture, process
-        self.prediction_kinds = {field: kind}
+        _bind(self, field, mixture, process, kind)
 
     def __call__(
         self, state: Mapping[str, FieldState], condition: Any = None, drop_condition: Tensor | None = None
@@ -184,11 +189,7 @@ class TorusFlowOracle:
     def __init__(
         self, field: str, mixture: WrappedNormalMixture, process: TorusFlowMatching, kind: str = "velocity"
     ):
-        process.check_prediction_kind(field, kind)
-        if abs(mixture.period - process.period) > 1e-12:
-            raise ValueError(f"mixture period {mixture.period} differs from the process period {process.period}")
-        self.field, self.mixture, self.process = field, mixture, process
-        self.prediction_kinds = {field: kind}
+        _bind(self, field, mixture, process, kind)
 
     def __call__(
         self, state: Mapping[str, FieldState], condition: Any = None, drop_condition: Tensor | None = None

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from morphogen.graphs.data.dense import DenseGraphs
-from morphogen.graphs.data.errors import GraphDataError
+from morphogen.graphs.data.errors import GraphDataError, load_json
 from morphogen.graphs.data.molecules import (
     QM9_ATOMS,
     QM9_MAX_NODES,
@@ -140,11 +139,7 @@ def _kept(recs, graphs: DenseGraphs) -> list[int]:
 def read_test_indices(path: str | Path) -> list[int]:
     """GDSS test indices as 0-based row ids (see the module docstring for the QM9 convention)."""
     path = Path(path)
-    with open(path, encoding="utf-8") as fh:
-        try:
-            data = json.load(fh)
-        except json.JSONDecodeError as err:
-            raise GraphDataError(f"{path}:{err.lineno}", f"not valid JSON ({err.msg})") from None
+    data = load_json(path)
     if isinstance(data, dict):
         if "valid_idxs" not in data:
             raise GraphDataError(str(path), "a JSON object without 'valid_idxs'")

@@ -1,6 +1,8 @@
 """The error every reader of this domain raises for bad input: it names the file and the line or record."""
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class GraphDataError(ValueError):
     """Bad input in a graph or molecule file. ``where`` is ``"path:line"`` or ``"path: graph i"``."""
@@ -9,3 +11,15 @@ class GraphDataError(ValueError):
         super().__init__(f"{where}: {message}")
         self.where = where
         self.reason = message
+
+
+def load_json(path: str | Path):
+    """Parse a JSON file; a syntax error becomes a :class:`GraphDataError` naming the file and line."""
+    import json
+
+    path = Path(path)
+    with open(path, encoding="utf-8") as fh:
+        try:
+            return json.load(fh)
+        except json.JSONDecodeError as err:
+            raise GraphDataError(f"{path}:{err.lineno}", f"not valid JSON ({err.msg})") from None

@@ -10,7 +10,7 @@ from typing import Sequence
 import torch
 
 from morphogen.graphs.data.dense import DenseGraphs
-from morphogen.graphs.data.errors import GraphDataError
+from morphogen.graphs.data.errors import GraphDataError, load_json
 
 
 def read_graph_json(path: str | Path) -> list:
@@ -20,11 +20,7 @@ def read_graph_json(path: str | Path) -> list:
     import networkx as nx
 
     path = Path(path)
-    with open(path, encoding="utf-8") as fh:
-        try:
-            data = json.load(fh)
-        except json.JSONDecodeError as err:
-            raise GraphDataError(f"{path}:{err.lineno}", f"not valid JSON ({err.msg})") from None
+    data = load_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("graphs"), list):
         raise GraphDataError(str(path), "expected an object with a 'graphs' list")
     out = []
