@@ -240,6 +240,11 @@ def test_losses_match_their_formulas():
     want = 10 * alpha * bessel_ratio(alpha) * (1 - math.cos(2 * math.pi * 0.25))
     assert torch.allclose(per.loss(x + 0.25, "x1", cp), want)
     assert torch.allclose(per.loss(x + 1.0, "x1", cp), torch.zeros(2, dtype=torch.float64), atol=1e-9)
+    unit = PeriodicBFN(beta1=50.0, steps=10, loss_weighting="unit")
+    cu = unit.corrupt(x, t, generator=gen(10))
+    assert torch.allclose(unit.loss(x + 0.25, "x1", cu), torch.ones(2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="loss_weighting"):
+        PeriodicBFN(loss_weighting="snr")
 
 
 def test_continuous_noise_prediction_round_trip():

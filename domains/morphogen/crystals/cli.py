@@ -35,6 +35,8 @@ def train(
     accelerator: str = typer.Option("auto", "--accelerator"),
     devices: str = typer.Option("auto", "--devices"),
     precision: str = typer.Option("32", "--precision"),
+    num_workers: int = typer.Option(0, "--num-workers", help="DataLoader worker processes (0: collate in the "
+                                    "training process)."),
 ) -> None:
     """Train a model; writes OUT/model.safetensors (EMA weights + configuration) and OUT/run/ (logs, last.ckpt)."""
     from morphogen.crystals.experiment import PROCESSES, load_preset, load_splits
@@ -49,10 +51,32 @@ def train(
     splits = load_splits(p, data)
     typer.echo(f"data {splits.source}: {len(splits.train)} train, {len(splits.val)} val, {len(splits.test)} test")
     res = run_train(p, task, process, splits, out, max_steps=max_steps, batch_size=batch_size,
-                    max_time_s=max_minutes * 60 if max_minutes else None, progress=True, accelerator=accelerator,
+                    max_time_s=max_minutes * 60 if max_minutes else None, progress=True, num_workers=num_workers,
+                    accelerator=accelerator,
                     devices=devices, precision=precision)
     last = res.losses[-1][1] if res.losses else float("nan")
     typer.echo(f"wrote {res.model_path} (last train loss {last:.4f})")
+
+
+@app.command()
+def prepare(
+    preset: str = typer.Option(..., "--preset", help="perov_5 | carbon_24 | mp_20 | mpts_52, or a YAML path."),
+    data: Optional[Path] = typer.Option(None, "--data", help="As for train: a CDVAE folder or CSV."),
+    out: Path = typer.Option(..., "--out", help="Prepared file to write (.json.gz)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Read only the first N records of each file."),
+) -> None:
+    """Parse and canonicalise a dataset once (pymatgen) and write its splits to OUT; `train --data OUT` then needs
+    no pymatgen (e.g. on a GPU node)."""
+    from morphogen.crystals.data.prepared import write_prepared
+    from morphogen.crystals.experiment import load_preset, load_splits
+
+    if not out.name.endswith(".json.gz"):
+        raise typer.BadParameter("must end in .json.gz", param_hint="--out")
+    p = load_preset(preset)
+    s = load_splits(p, data, limit)
+    write_prepared(out, {"train": s.train, "val": s.val, "test": s.test}, s.source,
+                   {"niggli": p["data"]["niggli"], "primitive": p["data"]["primitive"], "preset": p["name"]})
+    typer.echo(f"wrote {out}: {len(s.train)} train, {len(s.val)} val, {len(s.test)} test records from {s.source}")
 
 
 @app.command()

@@ -51,12 +51,23 @@ class DataSplits:
 
 
 def load_splits(preset: dict, data: str | os.PathLike | None = None, limit: int | None = None) -> DataSplits:
-    """Read a dataset: a folder with CDVAE's train.csv / val.csv (/ test.csv), or one CSV (or a folder with
-    pool.csv) split with the preset's seeded fractions."""
+    """Read a dataset: a folder with CDVAE's train.csv / val.csv (/ test.csv), one CSV (or a folder with
+    pool.csv) split with the preset's seeded fractions, or a prepared file (``.json.gz``, see
+    :mod:`morphogen.crystals.data.prepared`: no pymatgen needed)."""
     from morphogen.crystals.data import read_cdvae_csv, split_indices
 
     path = Path(data) if data is not None else default_data_location(preset["name"])
     opts = {"niggli": preset["data"]["niggli"], "primitive": preset["data"]["primitive"], "limit": limit}
+    from morphogen.crystals.data.prepared import PreparedDataError, is_prepared, read_prepared
+
+    if is_prepared(path):
+        parts, header = read_prepared(path)
+        got = {k: header["options"].get(k) for k in ("niggli", "primitive")}
+        want = {k: opts[k] for k in ("niggli", "primitive")}
+        if got != want:
+            raise PreparedDataError(f"{path}: prepared with {got}, but preset '{preset['name']}' asks for {want}")
+        cut = (lambda r: r[:limit]) if limit is not None else (lambda r: r)
+        return DataSplits(cut(parts["train"]), cut(parts["val"]), cut(parts["test"]), f"{path} ({header['source']})")
     if path.is_dir() and (path / "train.csv").is_file():
         test = read_cdvae_csv(path / "test.csv", **opts) if (path / "test.csv").is_file() else []
         return DataSplits(read_cdvae_csv(path / "train.csv", **opts), read_cdvae_csv(path / "val.csv", **opts), test,
@@ -148,8 +159,10 @@ class TrainResult:
 
 def train(preset: dict, task: str, process: str, splits: DataSplits, out: str | os.PathLike,
           max_steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
-          max_time_s: float | None = None, progress: bool = False, **trainer_kwargs) -> TrainResult:
-    """Train with the core's Lightning module; writes ``out/model.safetensors`` (EMA weights) and ``out/run/``."""
+          max_time_s: float | None = None, progress: bool = False, num_workers: int = 0,
+          **trainer_kwargs) -> TrainResult:
+    """Train with the core's Lightning module; writes ``out/model.safetensors`` (EMA weights) and ``out/run/``.
+    ``num_workers`` > 0 collates batches in that many persistent worker processes (worth it on a GPU)."""
     import torch
     from torch.utils.data import DataLoader
 
@@ -165,8 +178,9 @@ def train(preset: dict, task: str, process: str, splits: DataSplits, out: str | 
     ds_train, ds_val = CrystalDataset(splits.train, codec, task), CrystalDataset(splits.val, codec, task)
     bs = int(batch_size or tr["batch_size"])
     seed = int(tr.get("seed", 0))
+    workers = {"num_workers": int(num_workers), "persistent_workers": True} if num_workers > 0 else {}
     train_loader = DataLoader(ds_train, batch_size=bs, sampler=EpochShuffleSampler(len(ds_train), seed),
-                              collate_fn=collate_crystals, drop_last=len(ds_train) > bs)
+                              collate_fn=collate_crystals, drop_last=len(ds_train) > bs, **workers)
     val_loader = DataLoader(ds_val, batch_size=bs, collate_fn=collate_crystals)
     module = GenerativeModule(model.joint, model.denoiser, lr=float(lr or tr["lr"]), ema_decay=float(tr["ema_decay"]),
                               warmup_steps=int(tr.get("warmup_steps", 0)), seed=seed, config=model.config())
@@ -175,6 +189,10 @@ def train(preset: dict, task: str, process: str, splits: DataSplits, out: str | 
     if max_time_s:
         extra["max_time"] = {"seconds": float(max_time_s)}
     torch.manual_seed(seed)
+    # small sets have few steps per epoch: validate and checkpoint about every 1,000 steps, not every epoch
+    per_epoch = max(1, len(train_loader))
+    trainer_kwargs.setdefault("check_val_every_n_epoch", max(1, 1000 // per_epoch))
+    trainer_kwargs.setdefault("checkpoint_every_n_steps", 1000)
     fit(module, train_loader, val_loader, out_dir=out / "run", max_steps=int(max_steps or tr["max_steps"]),
         accelerator=trainer_kwargs.pop("accelerator", "cpu"), progress=progress, **extra, **trainer_kwargs)
     model_path = save_crystal_model(model, out / "model.safetensors", module.sampling_denoiser.state_dict())

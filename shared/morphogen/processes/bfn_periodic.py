@@ -91,6 +91,9 @@ class PeriodicBFN(Process):
         steps: n, number of sender samples of the flow (sample with the same number of steps for the trained flow).
         schedule: ``"linear_entropy"`` (CrysBFN) or ``"power"``; ``power`` is the exponent of the latter.
         period: length of the circle in data units.
+        loss_weighting: ``"elbo"`` (the discrete-time bound above, as CrysBFN trains) or ``"unit"``: the same
+            ``1 - cos`` distance with weight 1 at every step (the analogue of Ho et al.'s simple loss: early steps,
+            where the belief is still vague, weigh as much as late ones).
     """
 
     capabilities: ClassVar[frozenset[str]] = frozenset({"bayesian_flow"})
@@ -103,9 +106,13 @@ class PeriodicBFN(Process):
         schedule: str = "linear_entropy",
         power: float = 2.0,
         period: float = 1.0,
+        loss_weighting: str = "elbo",
     ):
         if period <= 0:
             raise ValueError(f"period must be > 0, got {period}")
+        if loss_weighting not in ("elbo", "unit"):
+            raise ValueError(f"loss_weighting must be 'elbo' or 'unit', got {loss_weighting!r}")
+        self.loss_weighting = loss_weighting
         self.schedule = VonMisesAccuracy(beta1=beta1, steps=steps, kind=schedule, power=power)
         self.beta1 = float(beta1)
         self.steps = int(steps)
@@ -189,6 +196,8 @@ class PeriodicBFN(Process):
         state = corrupted.state
         alpha = expand_like(corrupted.aux["alpha"], prediction).to(prediction.dtype)
         diff = self.to_angle(corrupted.x1 - prediction)
+        if self.loss_weighting == "unit":
+            return masked_mean(1.0 - torch.cos(diff), state.mask)
         kl = self.steps * alpha * bessel_ratio(alpha) * (1.0 - torch.cos(diff))
         return masked_mean(kl, state.mask)
 

@@ -25,13 +25,24 @@ class EMA(nn.Module):
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
-        n = int(self.updates)
+        if getattr(self, "_count", None) is None:  # read the device counter once, not at every step (a GPU sync)
+            self._count = int(self.updates)
+        n = self._count
         d = min(self.decay, (1 + n) / (10 + n)) if self.warmup else self.decay
         src = model.state_dict()
+        dst_f, src_f = [], []
         for name, value in self.shadow.state_dict().items():
             new = src[name]
             if value.is_floating_point():
-                value.lerp_(new.to(value.dtype), 1.0 - d)
+                dst_f.append(value)
+                src_f.append(new.to(value.dtype))
             else:
                 value.copy_(new)
+        if dst_f:
+            torch._foreach_lerp_(dst_f, src_f, 1.0 - d)
+        self._count = n + 1
         self.updates += 1
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        self._count = None  # re-read the restored counter at the next update
+        super()._load_from_state_dict(*args, **kwargs)
