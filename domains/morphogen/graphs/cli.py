@@ -1,4 +1,4 @@
-"""``morphogen graphs train | sample | evaluate``. Imports only typer and the core's plugin types at module level."""
+"""``morphogen graphs prepare | train | sample | evaluate``. Imports only typer and the core's plugin types at module level."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,9 +13,25 @@ app = typer.Typer(help="GDSS: score-based generation of graphs and molecules wit
 
 
 @app.command()
+def prepare(
+    preset: str = typer.Option(..., help="qm9 | zinc250k | moses | community_small | ego_small | grid | enzymes, or a YAML path"),
+    out: Path = typer.Option(..., help="the prepared file to write (safetensors)"),
+    data: Optional[str] = typer.Option(None, help="dataset file or folder (default: qm9pack for qm9, ../shared/data otherwise)"),
+    limit: Optional[int] = typer.Option(None, help="keep only the first N training graphs"),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="skip unusable molecules (reported) instead of failing"),
+):
+    """Featurise a preset's data once into a safetensors file; `train --data OUT` then needs no RDKit, networkx
+    or qm9pack (for a GPU machine). The file also holds the train / test SMILES (or test graphs) for evaluate."""
+    from morphogen.graphs.pipeline import write_prepared_dataset
+
+    path = write_prepared_dataset(preset, out, data, limit, skip_invalid)
+    typer.echo(f"wrote {path}")
+
+
+@app.command()
 def train(
     preset: str = typer.Option(..., help="qm9 | zinc250k | moses | community_small | ego_small | grid | enzymes, or a YAML path"),
-    data: Optional[str] = typer.Option(None, help="dataset file or folder (default: qm9pack for qm9, ../shared/data otherwise)"),
+    data: Optional[str] = typer.Option(None, help="a prepared file (`morphogen graphs prepare`), or a dataset file or folder (default: qm9pack for qm9, ../shared/data otherwise)"),
     out: Path = typer.Option(Path("runs/graphs"), help="output folder (model.safetensors, run/ logs, last.ckpt)"),
     epochs: Optional[int] = typer.Option(None, help="override the preset's epochs"),
     max_steps: int = typer.Option(-1, help="stop after this many optimiser steps (overrides epochs)"),
@@ -23,14 +39,23 @@ def train(
     limit: Optional[int] = typer.Option(None, help="use only the first N training graphs"),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="skip unusable molecules (reported) instead of failing"),
     seed: int = typer.Option(0),
+    accelerator: str = typer.Option("cpu", help="Lightning accelerator: cpu | gpu | cuda | auto | ..."),
+    devices: str = typer.Option("auto", help="Lightning devices: auto, a count (1) or ids (0,1)"),
+    precision: str = typer.Option("32", help="32 | bf16 (bf16-mixed) | 16 (16-mixed) | any Lightning precision"),
+    strategy: str = typer.Option("auto", help="Lightning strategy (auto, ddp, ...)"),
+    max_minutes: Optional[float] = typer.Option(None, help="stop after this many minutes of training (Lightning max_time, counted across resumes); the EMA model is still written"),
+    num_workers: int = typer.Option(0, help="DataLoader worker processes"),
 ):
     """Train a GDSS model from a preset (resumes from OUT/run/checkpoints/last.ckpt)."""
     import torch
 
+    from morphogen.graphs.pipeline import TrainerOptions
     from morphogen.graphs.pipeline import train as _train
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    path = _train(preset, out, data, epochs, max_steps, batch_size, limit, seed, skip_invalid)
+    opts = TrainerOptions(accelerator=accelerator, devices=devices, precision=precision, max_minutes=max_minutes,
+                          num_workers=num_workers, strategy=strategy)
+    path = _train(preset, out, data, epochs, max_steps, batch_size, limit, seed, skip_invalid, trainer=opts)
     typer.echo(f"wrote {path}")
 
 
@@ -87,7 +112,7 @@ def evaluate(
     typer.echo(json.dumps(table, indent=2))
 
 
-plugin = DomainPlugin(name="graphs", app=app, summary="GDSS graph and molecule generation (train, sample, evaluate)")
+plugin = DomainPlugin(name="graphs", app=app, summary="GDSS graph and molecule generation (prepare, train, sample, evaluate)")
 
 if __name__ == "__main__":
     app()

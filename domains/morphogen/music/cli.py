@@ -25,7 +25,8 @@ def _threads() -> None:
 @app.command()
 def train(
     preset: str = typer.Option(..., "--preset", help="chorales | jsb | multitrack, or a YAML path."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Data folder (JSB JSON folder, or a MIDI folder)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Data folder (JSB JSON folder, or a MIDI folder), or a "
+                                        "prepared .json / .json.gz file from `prepare` (then music21 is not needed)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default runs/music-<preset>)."),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Optimiser steps (default: the preset's)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size"),
@@ -36,16 +37,47 @@ def train(
     seed: int = typer.Option(0, "--seed"),
     accelerator: str = typer.Option("auto", "--accelerator"),
     devices: str = typer.Option("auto", "--devices"),
-    precision: str = typer.Option("32", "--precision"),
+    precision: str = typer.Option("32", "--precision", help="32 | bf16 | 16 (mixed precision on a GPU)."),
+    max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Stop after this many minutes of "
+                                                "training (or at --max-steps, whichever is first); the EMA model "
+                                                "is exported either way."),
+    num_workers: int = typer.Option(0, "--num-workers", help="DataLoader worker processes."),
 ) -> None:
     """Train a model; writes OUT/model.safetensors, Lightning checkpoints (resumed automatically) and CSV logs."""
     _threads()
     from morphogen.music.training import train as run
 
+    if max_minutes is not None and max_minutes <= 0:
+        raise typer.BadParameter("must be positive", param_hint="--max-minutes")
+    if num_workers < 0:
+        raise typer.BadParameter("must be >= 0", param_hint="--num-workers")
     over = {k: v for k, v in {"d_model": d_model, "layers": layers, "heads": heads}.items() if v is not None}
     res = run(preset, out or Path(f"runs/music-{Path(preset).stem}"), data, max_steps, batch_size, limit, seed, over,
-              accelerator=accelerator, devices=devices, precision=precision)
+              max_minutes=max_minutes, num_workers=num_workers, accelerator=accelerator, devices=devices,
+              precision=precision)
     typer.echo(f"trained {res.steps} steps; model: {res.model_path}; log: {res.metrics_csv}")
+
+
+@app.command()
+def prepare(
+    preset: str = typer.Option(..., "--preset", help="chorales | jsb | multitrack, or a YAML path."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Data folder the preset's reader needs (JSB JSON "
+                                        "folder, MIDI folder); not for chorales (the music21 corpus)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Keep only the first N pieces of each split."),
+    out: Path = typer.Option(..., "--out", help="The .json or .json.gz file to write."),
+) -> None:
+    """Read a preset's training and validation pieces and write them as plain JSON, for `train --data FILE`
+    on a machine without music21."""
+    from morphogen.music.data.prepared import is_prepared_path
+    from morphogen.music.training import prepare as run
+
+    if not is_prepared_path(out):
+        raise typer.BadParameter("must end in .json or .json.gz", param_hint="--out")
+    path = run(preset, out, data, limit)
+    from morphogen.music.data.prepared import load_prepared
+
+    tr, va, _ = load_prepared(path)
+    typer.echo(f"wrote {path}: {len(tr)} training and {len(va)} validation pieces")
 
 
 @app.command()
@@ -54,10 +86,17 @@ def generate(
     input: Optional[Path] = typer.Option(None, "--input", help="A .mid / .musicxml / .mxl whose tracks are sources."),
     targets: Optional[str] = typer.Option(None, "--targets", help="Comma-separated tracks to generate "
                                           "(default: every track the input lacks; all tracks without --input)."),
-    steps: int = typer.Option(100, "--steps", help="Sampling steps (ancestral unmasking)."),
+    steps: int = typer.Option(100, "--steps", help="Sampling steps (network evaluations)."),
     out: Path = typer.Option(Path("outputs/music"), "--out", help="Output folder."),
     bars: int = typer.Option(16, "--bars", help="Length without --input."),
     seed: int = typer.Option(0, "--seed"),
+    order: str = typer.Option("ancestral", "--order", help="ancestral (default: every masked cell revealed "
+                              "independently) | confidence (MaskGIT: the most probable cells first) | random; the "
+                              "last two reveal pitch before duration, so the rows always agree."),
+    temperature: float = typer.Option(1.0, "--temperature", help="Divides the logits (1 = the model's "
+                                      "distribution, < 1 sharper)."),
+    choice_noise: float = typer.Option(0.0, "--choice-noise", help="--order confidence: MaskGIT's annealed "
+                                       "Gumbel noise on the choice of cells (0 = greedy; MaskGIT uses 4.5)."),
 ) -> None:
     """Generate target tracks given the input's other tracks; writes OUT/<stem>.mid, .musicxml and .png."""
     _threads()
@@ -78,10 +117,21 @@ def generate(
         tgt = _parse_targets(targets, model.track_names) if targets else list(model.track_names)
         score = NoteScore([Track(n) for n in model.track_names], (4, 4), "scratch")
         stem = "generated"
-    written, report = write_generation(model, score, tgt, steps, seed, out, stem, bars * model.steps_per_bar)
+    _check_sampling(order, temperature, choice_noise)
+    written, report = write_generation(model, score, tgt, steps, seed, out, stem, bars * model.steps_per_bar,
+                                       order, temperature, choice_noise)
     for w in written:
         typer.echo(str(w))
     typer.echo(json.dumps(report, indent=1))
+
+
+def _check_sampling(order: str, temperature: float, choice_noise: float = 0.0) -> None:
+    if order not in ("ancestral", "confidence", "random"):
+        raise typer.BadParameter(f"{order!r} is not one of ancestral, confidence, random", param_hint="--order")
+    if not temperature > 0:
+        raise typer.BadParameter("must be positive", param_hint="--temperature")
+    if choice_noise < 0:
+        raise typer.BadParameter("must be >= 0", param_hint="--choice-noise")
 
 
 def _parse_targets(text: str, tracks: list[str]) -> list[str]:
@@ -102,7 +152,8 @@ def read_input(model, path: Path):
     return read_score_file(path, model.track_names)
 
 
-def write_generation(model, score, targets, steps, seed, out: Path, stem: str, length: int):
+def write_generation(model, score, targets, steps, seed, out: Path, stem: str, length: int,
+                     order: str = "ancestral", temperature: float = 1.0, choice_noise: float = 0.0):
     """Generate ``targets`` for one score and write MIDI, MusicXML and a piano roll; returns (paths, report)."""
     from morphogen.music.data.getscore import GETScore, decode, encode
     from morphogen.music.io import write_midi, write_musicxml, write_pianoroll
@@ -113,14 +164,17 @@ def write_generation(model, score, targets, steps, seed, out: Path, stem: str, l
         report = dict(gs.report)
     else:
         grid, n, report = model.empty_grid(length).numpy(), length, {}
-    res = model.generate(grid, targets, steps=steps, seed=seed, lengths=[n])
+    res = model.generate(grid, targets, steps=steps, seed=seed, lengths=[n], order=order, temperature=temperature,
+                         choice_noise=choice_noise)
     dec = decode(GETScore(res.tokens[0].numpy(), model.track_names, model.drum_tracks, score.time_signature, stem),
                  model.vocab, model.programs)
     out.mkdir(parents=True, exist_ok=True)
     paths = [write_midi(dec.score, out / f"{stem}.mid"), write_musicxml(dec.score, out / f"{stem}.musicxml"),
              write_pianoroll(dec.score, out / f"{stem}.png", title=f"{stem}: generated {', '.join(targets)}",
                              highlight=list(targets))]
-    report.update({"targets": list(targets), "steps": steps, "nfe": res.nfe,
+    report.update({"targets": list(targets), "steps": steps, "order": order, "temperature": temperature,
+                   "choice_noise": choice_noise,
+                   "nfe": res.nfe,
                    "missing_durations": dec.missing_durations, "orphan_durations": dec.orphan_durations})
     if list(model.track_names) == ["soprano", "alto", "tenor", "bass"]:
         from morphogen.music.metrics.harmonization import HarmonizationMetrics
@@ -143,6 +197,13 @@ def evaluate(
     limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate only the first N pieces."),
     out: Path = typer.Option(Path("outputs/music/metrics.json"), "--out", help="JSON file to write."),
     seed: int = typer.Option(0, "--seed"),
+    order: str = typer.Option("ancestral", "--order", help="ancestral (default: every masked cell revealed "
+                              "independently) | confidence (MaskGIT: the most probable cells first) | random; the "
+                              "last two reveal pitch before duration, so the rows always agree."),
+    temperature: float = typer.Option(1.0, "--temperature", help="Divides the logits (1 = the model's "
+                                      "distribution, < 1 sharper)."),
+    choice_noise: float = typer.Option(0.0, "--choice-noise", help="--order confidence: MaskGIT's annealed "
+                                       "Gumbel noise on the choice of cells (0 = greedy; MaskGIT uses 4.5)."),
 ) -> None:
     """NLL bound per 16th frame and harmonisation metrics (with Bach's pieces as reference); writes JSON."""
     _threads()
@@ -150,13 +211,15 @@ def evaluate(
     from morphogen.music.evaluation import load_split
     from morphogen.music.models.bundle import MusicModel
 
+    _check_sampling(order, temperature, choice_noise)
     model = MusicModel.load(checkpoint)
     if data is None and split.startswith("jsb"):
         import os
 
         data = Path(os.environ.get("MORPHOGEN_TEST_DATA", "../shared/data")) / "music" / "jsb"
     scores = load_split(split, data, limit)
-    result = run(model, scores, _parse_targets(targets, model.track_names), steps, num_t, seed)
+    result = run(model, scores, _parse_targets(targets, model.track_names), steps, num_t, seed, order=order,
+                 temperature=temperature, choice_noise=choice_noise)
     result["split"] = split
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))

@@ -39,13 +39,16 @@ class Harmonized:
 
 
 def harmonize(model, scores: Sequence[NoteScore], targets: Sequence[str], steps: int = 100, seed: int = 0,
-              batch_size: int = 16) -> Harmonized:
-    """Generate the ``targets`` tracks of each piece given its other tracks (the whole piece at once)."""
+              batch_size: int = 16, order: str = "ancestral", temperature: float = 1.0,
+              choice_noise: float = 0.0) -> Harmonized:
+    """Generate the ``targets`` tracks of each piece given its other tracks (the whole piece at once); ``order``,
+    ``temperature`` and ``choice_noise``: see :meth:`MusicModel.generate`."""
     out, grids, miss, orphan, nfe = [], [], 0, 0, 0
     for start in range(0, len(scores), batch_size):
         part = list(scores[start: start + batch_size])
         g, lengths, enc = batch_grids(model, part)
-        res = model.generate(g, targets, steps=steps, seed=seed + start, lengths=lengths)
+        res = model.generate(g, targets, steps=steps, seed=seed + start, lengths=lengths, order=order,
+                             temperature=temperature, choice_noise=choice_noise)
         nfe += res.nfe
         for i, s in enumerate(part):
             tok = res.tokens[i, :, : lengths[i]].numpy()
@@ -77,7 +80,8 @@ def _clean(d: dict) -> dict:
 
 
 def evaluate(model, scores: Sequence[NoteScore], targets: Sequence[str] = ("alto", "tenor", "bass"), steps: int = 100,
-             num_t: int = 8, seed: int = 0, batch_size: int = 16) -> dict:
+             num_t: int = 8, seed: int = 0, batch_size: int = 16, order: str = "ancestral",
+             temperature: float = 1.0, choice_noise: float = 0.0) -> dict:
     """NLL bounds (every track generated; ``targets`` given the rest) and harmonisation metrics of the generated
     pieces, with Bach's own pieces as the reference row. Returns a JSON-ready dict."""
     from morphogen.music.metrics.harmonization import HarmonizationMetrics
@@ -89,13 +93,14 @@ def evaluate(model, scores: Sequence[NoteScore], targets: Sequence[str] = ("alto
         g, lengths, _ = batch_grids(model, scores[start: start + batch_size])
         nll_all.update(nll_bound(model, g, model.target_mask(g, voices, lengths), num_t, seed + start))
         nll_tgt.update(nll_bound(model, g, model.target_mask(g, list(targets), lengths), num_t, seed + start))
-    gen = harmonize(model, scores, targets, steps, seed, batch_size)
+    gen = harmonize(model, scores, targets, steps, seed, batch_size, order, temperature, choice_noise)
     m_gen, m_ref = HarmonizationMetrics(voices, list(targets)), HarmonizationMetrics(voices, list(targets))
     for s_gen, s_ref in zip(gen.scores, scores):
         m_gen.update(s_gen, reference=s_ref)
         m_ref.update(s_ref)
     return {
         "pieces": len(scores), "targets": list(targets), "steps": steps,
+        "sampling": {"order": order, "temperature": temperature, "choice_noise": choice_noise},
         "nll_all_tracks": _clean(nll_all.compute()), "nll_targets_given_rest": _clean(nll_tgt.compute()),
         "generated": _clean(m_gen.compute().as_dict()), "reference_bach": _clean(m_ref.compute().as_dict()),
         "decoding": {"missing_durations": gen.missing_durations, "orphan_durations": gen.orphan_durations},

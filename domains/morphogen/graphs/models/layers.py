@@ -34,6 +34,15 @@ def adjacency_powers(adj: Tensor, c: int) -> Tensor:
     return torch.stack(out, dim=1)
 
 
+def gcn_normalize(adj: Tensor) -> Tensor:
+    """(..., N, N) -> D^-1/2 (A + I) D^-1/2 with the diagonal of A replaced by 1 and degrees clamped at 1."""
+    n = adj.shape[-1]
+    eye = torch.eye(n, dtype=adj.dtype, device=adj.device)
+    a = adj * (1 - eye) + eye
+    d = a.sum(-1).clamp_min(1.0).pow(-0.5)
+    return d[..., :, None] * a * d[..., None, :]
+
+
 class DenseGCN(nn.Module):
     """GCN layer on a dense weighted adjacency with self-loops set to 1: D^-1/2 (A + I) D^-1/2 X W + b, degrees
     clamped at 1 (as torch_geometric's DenseGCNConv, which GDSS uses)."""
@@ -46,12 +55,7 @@ class DenseGCN(nn.Module):
 
     def forward(self, x: Tensor, adj: Tensor) -> Tensor:
         """x (B, N, F_in), adj (B, N, N) -> (B, N, F_out)."""
-        n = adj.shape[-1]
-        eye = torch.eye(n, dtype=adj.dtype, device=adj.device)
-        a = adj * (1 - eye) + eye
-        d = a.sum(-1).clamp_min(1.0).pow(-0.5)
-        a = d[:, :, None] * a * d[:, None, :]
-        return a @ (x @ self.weight) + self.bias
+        return gcn_normalize(adj) @ (x @ self.weight) + self.bias
 
 
 class MLP(nn.Module):
@@ -105,9 +109,25 @@ class AttentionLayer(nn.Module):
         self.mix = MLP(2, c_in * out_dim, hidden, out_dim)
 
     def forward(self, x: Tensor, adjc: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
-        """x (B, N, F), adjc (B, C_in, N, N) -> x (B, N, out_dim), adjc (B, C_out, N, N)."""
-        vs, maps = zip(*(att(x, adjc[:, c]) for c, att in enumerate(self.attn)))
-        x_out = torch.tanh(mask_nodes(self.mix(torch.cat(vs, -1)), mask))
-        pair = torch.cat([torch.stack(maps, -1), adjc.permute(0, 2, 3, 1)], -1)
+        """x (B, N, F), adjc (B, C_in, N, N) -> x (B, N, out_dim), adjc (B, C_out, N, N).
+
+        All C_in attention modules and their Q, K, V convolutions run as one batched computation (the weights of
+        ``attn[c].q/k/v`` are stacked on the fly, so the parameters and the state dict are those of the per-channel
+        modules); it equals running ``attn[c](x, adjc[:, c])`` channel by channel."""
+        b, c, n, _ = adjc.shape
+        first = self.attn[0]
+        heads, ad, od = first.heads, first.q.weight.shape[1], first.out_dim
+        # (F, C * D) with D = 2 * attn_dim + out_dim: per channel the columns of Q, K and V
+        w = torch.stack([torch.cat([m.q.weight, m.k.weight, m.v.weight], 1) for m in self.attn], 1)
+        bias = torch.stack([torch.cat([m.q.bias, m.k.bias, m.v.bias]) for m in self.attn])  # C, D
+        xw = (x @ w.reshape(w.shape[0], -1)).reshape(b, n, c, -1).transpose(1, 2)  # B, C, N, D
+        h = gcn_normalize(adjc) @ xw + bias[:, None, :]  # B, C, N, D
+        q = h[..., :ad].reshape(b, c, n, heads, -1).transpose(2, 3)  # B, C, H, N, d
+        k = h[..., ad:2 * ad].reshape(b, c, n, heads, -1).transpose(2, 3)
+        att = torch.tanh(q @ k.transpose(-1, -2) / math.sqrt(od)).mean(2)  # B, C, N, N
+        maps = 0.5 * (att + att.transpose(-1, -2))
+        vs = h[..., 2 * ad:].transpose(1, 2).reshape(b, n, c * od)  # [v_0 | v_1 | ...] per node
+        x_out = torch.tanh(mask_nodes(self.mix(vs), mask))
+        pair = torch.cat([maps, adjc], 1).permute(0, 2, 3, 1)  # B, N, N, 2 C_in
         a = self.mlp(pair).permute(0, 3, 1, 2)
         return x_out, mask_pairs(a + a.transpose(-1, -2), mask)

@@ -8,11 +8,11 @@ source tracks are given and only the targets are masked.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler
 
 from morphogen.music.data.getscore import encode
 from morphogen.music.data.notes import NoteScore
@@ -76,8 +76,11 @@ class GETScoreDataset(Dataset):
         p_all: probability of an item with every track as target.
         drum_tracks: tracks encoded with drum tokens (default: those the scores mark as drums).
         nearest: encode pitch sets the vocabulary lacks by their largest known subset (counted in :attr:`report`).
-        seed: item i's n-th draw uses a ``numpy`` generator seeded by (seed, i, n): each epoch sees new crops,
-            transpositions and targets, and a run (with in-process loading) repeats exactly.
+        seed: item i's n-th draw uses a ``numpy`` generator seeded by (seed, i, n), so each epoch sees new crops,
+            transpositions and targets and a run repeats exactly. The draw number n is part of the index: index
+            ``n * len(self) + i`` is item i's n-th draw (what :class:`DrawSampler` yields in epoch n). That holds in
+            DataLoader worker processes too, where a counter kept in the dataset would be a per-worker copy
+            (repeating the same crops every epoch). Plain indices below ``len(self)`` are draw 0.
     """
 
     def __init__(self, scores: Sequence[NoteScore], vocab: Vocabulary, track_names: Sequence[str], length: int = 64,
@@ -88,7 +91,6 @@ class GETScoreDataset(Dataset):
             raise ValueError("GETScoreDataset needs at least one score")
         self.vocab, self.track_names, self.length = vocab, list(track_names), int(length)
         self.items_per_score, self.random_crop, self.p_all, self.seed = int(items_per_score), random_crop, p_all, seed
-        self._draws: dict[int, int] = {}
         bad = [t for t in (targets or []) if t not in self.track_names]
         if bad:
             raise ValueError(f"target tracks {bad} are not among {self.track_names}")
@@ -108,9 +110,8 @@ class GETScoreDataset(Dataset):
     def __len__(self) -> int:
         return len(self.grids) * self.items_per_score
 
-    def __getitem__(self, i: int) -> dict:
-        n = self._draws.get(i, 0)
-        self._draws[i] = n + 1
+    def __getitem__(self, index: int) -> dict:
+        n, i = divmod(int(index), len(self))
         rng = np.random.default_rng([self.seed, i, n])
         versions = self.grids[i // self.items_per_score]
         grid = versions[rng.integers(len(versions))] if len(versions) > 1 else versions[0]
@@ -125,3 +126,23 @@ class GETScoreDataset(Dataset):
         targets = choose_targets(present, rng, self.p_all) if self.targets is None else self.targets & present
         mask = np.repeat(targets, 2)[:, None] & (crop != PAD)
         return {"fields": {FIELD: torch.from_numpy(crop)}, "masks": {FIELD: torch.from_numpy(mask)}}
+
+
+class DrawSampler(Sampler[int]):
+    """The indices of one epoch of a :class:`GETScoreDataset`: a permutation of its ``n`` items drawn from (seed,
+    epoch), each index carrying the epoch as its draw number (``epoch * n + i``), so every epoch draws new crops in
+    the main process and in worker processes alike. Lightning calls :meth:`set_epoch` (resumed runs repeat)."""
+
+    def __init__(self, n: int, seed: int = 0):
+        self.n, self.seed, self.epoch = int(n), int(seed), 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[int]:
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        base = self.epoch * self.n
+        return iter((base + torch.randperm(self.n, generator=g)).tolist())

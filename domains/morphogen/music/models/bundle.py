@@ -112,10 +112,17 @@ class MusicModel:
 
     @torch.no_grad()
     def generate(self, grids: Tensor, targets: Sequence[str], steps: int = 100, seed: int = 0,
-                 lengths: Sequence[int] | None = None, sampler: str = "ancestral") -> Generation:
+                 lengths: Sequence[int] | None = None, sampler: str = "ancestral", order: str = "ancestral",
+                 temperature: float = 1.0, choice_noise: float = 0.0) -> Generation:
         """Generate the ``targets`` tracks of ``grids`` (B, R, L) given every other entry (source tracks, padding).
 
-        Target rows are overwritten; everything else is kept exactly (the core's ``Inpaint(mode="clean")``).
+        Target rows are overwritten; everything else is kept exactly. ``order``: ``"ancestral"`` (the default: the
+        core sampler named by ``sampler``, every masked cell revealed independently, source tracks imposed with
+        ``Inpaint(mode="clean")``), or ``"confidence"`` / ``"random"``: :func:`morphogen.music.models.unmask.
+        ordered_unmask` (as many cells per step as the schedule, chosen by model confidence or at random, pitch
+        before duration so the two rows always agree; ``choice_noise``: MaskGIT's annealed randomness of the
+        confidence order). ``temperature`` divides the logits (1 = as trained). Runs on
+        the device of the denoiser's weights; returns CPU tensors.
         """
         from morphogen.guidance.inpaint import Inpaint
         from morphogen.samplers import get_sampler
@@ -125,14 +132,25 @@ class MusicModel:
             grids = grids[None]
         if grids.shape[1] != 2 * len(self.track_names):
             raise ValueError(f"grids have {grids.shape[1]} rows, the model expects {2 * len(self.track_names)}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
         mask = self.target_mask(grids, targets, lengths)
-        fixed_values = torch.where(mask, torch.zeros_like(grids), grids)
-        fixed = Inpaint({FIELD: fixed_values}, {FIELD: ~mask}, mode="clean")
-        g = torch.Generator().manual_seed(int(seed))
+        device = next(self.denoiser.parameters()).device
+        g = torch.Generator(device=device).manual_seed(int(seed))
         self.denoiser.eval()
-        out = get_sampler(sampler, steps=steps).sample(self.process, self.denoiser, {FIELD: tuple(grids.shape)},
-                                                        masks={FIELD: mask}, fixed=fixed, generator=g)
-        return Generation(out.fields[FIELD], mask, out.nfe)
+        den = self.denoiser if temperature == 1.0 else _Tempered(self.denoiser, float(temperature))
+        if order != "ancestral":
+            from morphogen.music.models.unmask import ordered_unmask
+
+            out = ordered_unmask(self.denoiser, self.process[FIELD], grids.to(device), mask.to(device), steps, order,
+                                 temperature, g, FIELD, choice_noise)
+            return Generation(out.cpu(), mask, steps)
+        fixed_values = torch.where(mask, torch.zeros_like(grids), grids)
+        fixed = Inpaint({FIELD: fixed_values.to(device)}, {FIELD: ~mask.to(device)}, mode="clean")
+        out = get_sampler(sampler, steps=steps).sample(self.process, den, {FIELD: tuple(grids.shape)},
+                                                        masks={FIELD: mask.to(device)}, fixed=fixed, generator=g,
+                                                        device=device)
+        return Generation(out.fields[FIELD].cpu(), mask, out.nfe)
 
     def empty_grid(self, length: int) -> Tensor:
         """(R, length) all ``<pad>``: a grid with no source (generate every target from scratch)."""
@@ -140,6 +158,18 @@ class MusicModel:
 
     def as_getscore(self, tokens: Tensor | np.ndarray, source: str = "") -> GETScore:
         return GETScore(np.asarray(tokens), list(self.track_names), list(self.drum_tracks), (4, 4), source)
+
+
+class _Tempered(torch.nn.Module):
+    """A denoiser whose logits are divided by ``temperature``."""
+
+    def __init__(self, denoiser: torch.nn.Module, temperature: float):
+        super().__init__()
+        self.inner, self.temperature = denoiser, temperature
+        self.prediction_kinds = dict(denoiser.prediction_kinds)
+
+    def forward(self, state, condition=None, drop_condition=None):
+        return {k: v / self.temperature for k, v in self.inner(state, condition, drop_condition).items()}
 
 
 def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
