@@ -160,9 +160,11 @@ class TrainResult:
 def train(preset: dict, task: str, process: str, splits: DataSplits, out: str | os.PathLike,
           max_steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
           max_time_s: float | None = None, progress: bool = False, num_workers: int = 0,
-          **trainer_kwargs) -> TrainResult:
+          init_from: str | os.PathLike | None = None, **trainer_kwargs) -> TrainResult:
     """Train with the core's Lightning module; writes ``out/model.safetensors`` (EMA weights) and ``out/run/``.
-    ``num_workers`` > 0 collates batches in that many persistent worker processes (worth it on a GPU)."""
+    ``num_workers`` > 0 collates batches in that many persistent worker processes (worth it on a GPU).
+    ``init_from``: a crystals model file (or shipped name) whose weights, lattice codec and configuration start the
+    run (fine-tuning; task, process and network must agree with the preset's)."""
     import torch
     from torch.utils.data import DataLoader
 
@@ -175,6 +177,14 @@ def train(preset: dict, task: str, process: str, splits: DataSplits, out: str | 
     codec = LatticeCodec.fit(np.stack([r.lattice for r in splits.train]), np.asarray([r.num_atoms for r in splits.train]))
     counts = Counter(r.num_atoms for r in splits.train)
     model = build_model(preset, task, process, codec, dict(sorted(counts.items())))
+    if init_from is not None:
+        start = load_crystal_model(init_from)
+        if (start.task, start.process) != (task, process) or start.config()["denoiser"] != model.config()["denoiser"]:
+            raise ValueError(f"--init-from {init_from}: a {start.task}/{start.process} model with denoiser "
+                             f"{start.config()['denoiser']}, but this run is {task}/{process} with "
+                             f"{model.config()['denoiser']}")
+        model.denoiser.load_state_dict(start.denoiser.state_dict())
+        model.codec = codec = start.codec
     ds_train, ds_val = CrystalDataset(splits.train, codec, task), CrystalDataset(splits.val, codec, task)
     bs = int(batch_size or tr["batch_size"])
     seed = int(tr.get("seed", 0))
