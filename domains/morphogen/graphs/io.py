@@ -30,27 +30,25 @@ def draw_molecules(smiles: Sequence[str], path: str | Path, per_row: int = 8, si
 
     mols = [Chem.MolFromSmiles(s) if s else None for s in smiles]
     mols = [m if m is not None else Chem.Mol() for m in mols]
-    img = Draw.MolsToGridImage(mols, molsPerRow=per_row, subImgSize=(size, size))
+    # returnPNG: bytes, also inside Jupyter (where RDKit swaps the PIL image for an IPython one)
+    png = Draw.MolsToGridImage(mols, molsPerRow=per_row, subImgSize=(size, size), returnPNG=True)
     path = Path(path)
-    img.save(str(path))
+    path.write_bytes(png if isinstance(png, bytes) else png.data)
     return path
 
 
 def draw_graphs(graphs: Sequence, path: str | Path, per_row: int = 4, seed: int = 0) -> Path:
     """A PNG grid of networkx graphs (spring layout)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import networkx as nx
+    from matplotlib.figure import Figure  # no pyplot: leaves the caller's (e.g. a notebook's) backend alone
 
     rows = max(1, -(-len(graphs) // per_row))
-    fig, axes = plt.subplots(rows, per_row, figsize=(3 * per_row, 3 * rows), squeeze=False)
+    fig = Figure(figsize=(3 * per_row, 3 * rows))
+    axes = fig.subplots(rows, per_row, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, G in zip(axes.flat, graphs):
         nx.draw(G, nx.spring_layout(G, seed=seed), ax=ax, node_size=20, width=0.6)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
-    plt.close(fig)
     return Path(path)

@@ -70,12 +70,10 @@ def run(out_dir: Path, epochs: int = 50, seed: int = 0, progress: bool = True) -
                      "samples_per_s": 2000 / secs})
     baseline = mmd_rbf(target.sample(2000, torch.Generator().manual_seed(seed + 3)), reference)
 
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend alone
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 4, figsize=(16, 4.2), sharex=True, sharey=True)
+    fig = Figure(figsize=(16, 4.2))
+    axes = fig.subplots(1, 4, sharex=True, sharey=True)
     axes[0].scatter(reference[:, 0], reference[:, 1], s=2, c="k")
     axes[0].set_title("target (8-component ring)")
     for ax, row in zip(axes[1:], rows):
@@ -89,7 +87,6 @@ def run(out_dir: Path, epochs: int = 50, seed: int = 0, progress: bool = True) -
     fig.suptitle("Morphogen core demo: flow matching, MLP velocity field trained with Lightning")
     fig.tight_layout()
     fig.savefig(out_dir / "samples.png", dpi=110)
-    plt.close(fig)
 
     summary = {"train_seconds": t_train, "epochs": epochs, "samplers": rows,
                "mmd_between_two_target_draws": baseline, "total_seconds": time.time() - t0}

@@ -16,7 +16,7 @@ _EDGES = [((0, 0, 0), (1, 0, 0)), ((0, 0, 0), (0, 1, 0)), ((0, 0, 0), (0, 0, 1))
 def draw_cell(ax, structure, title: str = "") -> None:
     """Draw a pymatgen ``Structure`` into a matplotlib 3-D axis: cell edges, atoms (with their periodic images on
     the cell's faces, so a perovskite shows its corner and face sites), an element legend."""
-    import matplotlib.pyplot as plt
+    import matplotlib
     from pymatgen.core import Element
 
     m = structure.lattice.matrix
@@ -24,7 +24,7 @@ def draw_cell(ax, structure, title: str = "") -> None:
         p, q = np.asarray(a) @ m, np.asarray(b) @ m
         ax.plot(*zip(p, q), color="0.4", lw=0.8)
     elems = sorted({s.specie.symbol for s in structure}, key=lambda e: structure.composition.get(e, 0))
-    cmap = plt.get_cmap("tab10")
+    cmap = matplotlib.colormaps["tab10"]
     for k, el in enumerate(elems):
         pts = []
         for site in structure:
@@ -46,18 +46,14 @@ def draw_cell(ax, structure, title: str = "") -> None:
 
 def draw_cells(structures: Sequence, titles: Sequence[str], path: str | os.PathLike) -> Path:
     """One PNG with the given structures side by side (None entries are skipped)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: leaves the caller's (e.g. a notebook's) backend alone
 
     pairs = [(s, t) for s, t in zip(structures, titles) if s is not None]
-    fig = plt.figure(figsize=(3.6 * max(1, len(pairs)), 3.6))
+    fig = Figure(figsize=(3.6 * max(1, len(pairs)), 3.6))
     for i, (s, t) in enumerate(pairs):
         draw_cell(fig.add_subplot(1, len(pairs), i + 1, projection="3d"), s, t)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path

@@ -11,11 +11,10 @@ def plot_pianoroll(score: NoteScore, ax=None, title: str | None = None, highligh
     ones) are drawn opaque, the others faded. Drum tracks are drawn as ticks along the bottom."""
     import matplotlib
 
-    if ax is None:
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+    if ax is None:  # a pyplot-free figure: leaves the caller's (e.g. a notebook's) backend alone
+        from matplotlib.figure import Figure
 
-        _, ax = plt.subplots(figsize=(max(6.0, score.end / 24), 4.0), dpi=110)
+        ax = Figure(figsize=(max(6.0, score.end / 24), 4.0), dpi=110).subplots()
     cmap = matplotlib.colormaps["tab10"]
     pitched = [n.pitch for t in score.tracks if not t.is_drum for n in t.notes] or [60]
     lo, hi = min(pitched) - 2, max(pitched) + 2
@@ -44,15 +43,9 @@ def plot_pianoroll(score: NoteScore, ax=None, title: str | None = None, highligh
 
 def write_pianoroll(score: NoteScore, path: str | Path, title: str | None = None,
                     highlight: list[str] | None = None) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     ax = plot_pianoroll(score, title=title, highlight=highlight)
     ax.figure.tight_layout()
     ax.figure.savefig(path)
-    plt.close(ax.figure)
     return path

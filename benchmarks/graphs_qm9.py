@@ -1,0 +1,139 @@
+"""QM9 with a GDSS model: the molecule metrics of 10,000 samples per sampler, and speed on this CPU.
+
+Metrics as GDSS computes them (see morphogen.graphs.metrics.molecules): validity without correction, validity after
+valency correction, uniqueness, novelty against the training split, NSPDK MMD and FCD against the whole test split
+(the GDSS test-index convention). The bar: validity without correction >= 90 % and uniqueness >= 95 % at <= 200
+network evaluations per sample.
+
+    python benchmarks/graphs_qm9.py --tensors qm9_samples.safetensors   # samples drawn elsewhere (a GPU), see
+                                                                        # scripts/gpu/sample_graphs.py
+    python benchmarks/graphs_qm9.py --num 10000 --samplers s4_200,heun_100   # sample here (slow on a CPU)
+
+Also measures, on this CPU with one thread: samples per second (S4, batch 1,000) and training graphs per second
+(batch 1,024, forward + backward + optimiser step). Writes benchmarks/results/graphs_qm9.{json,md}.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "scripts" / "gpu"))
+
+
+def speed(checkpoint: str) -> dict:
+    """Samples/s (S4, 20 steps, batch 1,000) and training graphs/s (batch 1,024, 5 steps) on one thread."""
+    import torch
+
+    from morphogen.graphs.pipeline import generate, load_model
+    from morphogen.train.module import GenerativeModule
+
+    s, _ = generate(checkpoint, 1000, 20, "s4", seed=0, batch_size=1000)
+    per_step = s.seconds / s.nfe
+    joint, den, config = load_model(checkpoint)
+    den.train()
+    module = GenerativeModule(joint, den, lr=1e-4)
+    opt = torch.optim.AdamW(den.parameters(), lr=1e-4)
+    n, f = int(config["max_nodes"]), len(config["feature_names"])
+    from morphogen.graphs.data.dense import graph_masks, node_mask_from_counts
+
+    mask = node_mask_from_counts(torch.full((1024,), n), n)
+    x = torch.nn.functional.one_hot(torch.randint(0, f, (1024, n)), f).float()
+    adj = torch.triu((torch.rand(1024, n, n) < 0.2).float(), 1)
+    batch = {"fields": {"X": x, "A": adj + adj.transpose(1, 2)}, "masks": graph_masks(mask)}
+    times = []
+    for i in range(6):
+        t0 = time.time()
+        loss = module.compute_loss(batch, torch.Generator().manual_seed(i)).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        times.append(time.time() - t0)
+    import statistics
+
+    return {"sampling_seconds_per_network_evaluation_batch_1000": per_step,
+            "samples_per_second_at_200_nfe": 1000 / (per_step * 200),
+            "training_graphs_per_second": 1024 / statistics.median(times[1:])}
+
+
+def main() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore")
+    from _machine import machine_info
+
+    from morphogen.graphs.metrics.molecules import MoleculeMetrics, canonical
+    from morphogen.graphs.metrics.valency import decode_molecules
+    from morphogen.graphs.pipeline import load_preset, prepare_data
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--checkpoint", default="qm9")
+    ap.add_argument("--tensors", default=None, help="safetensors from scripts/gpu/sample_graphs.py")
+    ap.add_argument("--num", type=int, default=10000)
+    ap.add_argument("--samplers", default="s4_1000,s4_200,s4_100,em_200,heun_100")
+    ap.add_argument("--data", default=None, help="QM9 prepared file (default: the cache / qm9pack)")
+    ap.add_argument("--no-speed", action="store_true")
+    a = ap.parse_args()
+    prepared = prepare_data(load_preset("qm9"), a.data)
+    train = {c for c in (canonical(s) for s in prepared.train_smiles) if c}
+    test = [c for c in (canonical(s) for s in prepared.reference) if c]
+    samples, source = {}, "sampled here"
+    if a.tensors:
+        from safetensors import safe_open
+
+        with safe_open(a.tensors, "pt") as fh:
+            meta = fh.metadata()
+            info = json.loads(meta["info"])
+            for key in info:
+                samples[key] = (fh.get_tensor(f"{key}/x").float(), fh.get_tensor(f"{key}/adj").float(),
+                                fh.get_tensor(f"{key}/mask"), info[key])
+        source = f"{a.tensors} (drawn on {meta.get('device')})"
+    else:
+        from sample_graphs import SAMPLERS
+
+        from morphogen.graphs.pipeline import generate
+
+        for key in a.samplers.split(","):
+            name, args = SAMPLERS[key]
+            s, _ = generate(a.checkpoint, a.num, args["steps"], name, seed=0)
+            samples[key] = (s.x, s.adj, s.mask, {"sampler": name, "args": args, "nfe": s.nfe, "seconds": s.seconds,
+                                                 "samples_per_second": a.num / s.seconds})
+    from morphogen.graphs.pipeline import load_model
+
+    names = load_model(a.checkpoint)[2]["feature_names"]
+    rows = []
+    for key, (x, adj, mask, info) in samples.items():
+        t0 = time.time()
+        m = MoleculeMetrics(train, test, with_fcd=True, with_nspdk=True)
+        m.update(decode_molecules(x, adj, names, mask))
+        row = {"sampler": key, **info, **m.compute().as_dict(), "metric_seconds": time.time() - t0}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    out = {"checkpoint": a.checkpoint, "samples": source, "n_test": len(test), "n_train": len(train), "rows": rows,
+           "machine": machine_info(), "speed_here": None if a.no_speed else speed(a.checkpoint),
+           "gdss_reference": {"validity_without_correction": 0.9572, "nfe": "about 2,000 (S4, 1,000 steps)"}}
+    res = ROOT / "benchmarks" / "results"
+    res.mkdir(parents=True, exist_ok=True)
+    (res / "graphs_qm9.json").write_text(json.dumps(out, indent=2))
+    lines = [f"QM9, {len(next(iter(samples.values()))[2])} samples per sampler ({source}); test split n = {len(test)}",
+             "", "| sampler | NFE | valid w/o corr. | valid | unique | novel | NSPDK MMD | FCD | samples/s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['sampler']} | {r['nfe']} | {r['validity_without_correction']:.4f} | {r['validity']:.4f} | "
+                     f"{r['uniqueness']:.4f} | {r['novelty']:.4f} | {r.get('nspdk_mmd', float('nan')):.4f} | "
+                     f"{r.get('fcd', float('nan')):.3f} | {r['samples_per_second']:.0f} |")
+    if out["speed_here"]:
+        sp = out["speed_here"]
+        lines += ["", f"This CPU, one thread: {sp['samples_per_second_at_200_nfe']:.1f} samples/s at 200 NFE "
+                  f"(batch 1,000); training {sp['training_graphs_per_second']:.0f} graphs/s (batch 1,024)."]
+    (res / "graphs_qm9.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
