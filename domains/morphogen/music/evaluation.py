@@ -36,20 +36,25 @@ class Harmonized:
     missing_durations: int
     orphan_durations: int
     nfe: int
+    repair: dict | None = None
 
 
 def harmonize(model, scores: Sequence[NoteScore], targets: Sequence[str], steps: int = 100, seed: int = 0,
               batch_size: int = 16, order: str = "ancestral", temperature: float = 1.0,
-              choice_noise: float = 0.0) -> Harmonized:
+              choice_noise: float = 0.0, repair: dict | None = None) -> Harmonized:
     """Generate the ``targets`` tracks of each piece given its other tracks (the whole piece at once); ``order``,
-    ``temperature`` and ``choice_noise``: see :meth:`MusicModel.generate`."""
-    out, grids, miss, orphan, nfe = [], [], 0, 0, 0
+    ``temperature``, ``choice_noise`` and ``repair`` (keyword arguments ``repair_rounds``, ``repair_steps``,
+    ``repair_context``, ``repair_constrain``): see :meth:`MusicModel.generate`. ``nfe`` sums the batches' network
+    evaluations; ``repair`` sums the batches' repair reports."""
+    out, grids, miss, orphan, nfe, rep = [], [], 0, 0, 0, None
     for start in range(0, len(scores), batch_size):
         part = list(scores[start: start + batch_size])
         g, lengths, enc = batch_grids(model, part)
         res = model.generate(g, targets, steps=steps, seed=seed + start, lengths=lengths, order=order,
-                             temperature=temperature, choice_noise=choice_noise)
+                             temperature=temperature, choice_noise=choice_noise, **(repair or {}))
         nfe += res.nfe
+        if res.repair is not None:
+            rep = _add_repair(rep, res.repair.as_dict())
         for i, s in enumerate(part):
             tok = res.tokens[i, :, : lengths[i]].numpy()
             dec = decode(GETScore(tok, model.track_names, model.drum_tracks, s.time_signature, s.source), model.vocab,
@@ -57,7 +62,23 @@ def harmonize(model, scores: Sequence[NoteScore], targets: Sequence[str], steps:
             out.append(dec.score)
             grids.append(tok)
             miss, orphan = miss + dec.missing_durations, orphan + dec.orphan_durations
-    return Harmonized(out, grids, miss, orphan, nfe)
+    return Harmonized(out, grids, miss, orphan, nfe, rep)
+
+
+def _add_repair(total: dict | None, part: dict) -> dict:
+    """Sum two batches' repair reports; a batch that stopped early keeps its last parallel count (and 0 cells)."""
+    if total is None:
+        return part
+
+    def pad(a: list[int], n: int, fill: int | None) -> list[int]:
+        return a + [a[-1] if fill is None else fill] * (n - len(a))
+
+    n, m = max(len(total["parallels"]), len(part["parallels"])), max(len(total["cells"]), len(part["cells"]))
+    return {"rounds": max(total["rounds"], part["rounds"]), "nfe": total["nfe"] + part["nfe"],
+            "parallels": [x + y for x, y in zip(pad(total["parallels"], n, None), pad(part["parallels"], n, None))],
+            "cells": [x + y for x, y in zip(pad(total["cells"], m, 0), pad(part["cells"], m, 0))],
+            "constrained": total["constrained"] or part["constrained"],
+            "unresolved": total["unresolved"] + part["unresolved"]}
 
 
 def load_split(split: str, data_dir: str | Path | None = None, limit: int | None = None) -> list[NoteScore]:
@@ -81,9 +102,10 @@ def _clean(d: dict) -> dict:
 
 def evaluate(model, scores: Sequence[NoteScore], targets: Sequence[str] = ("alto", "tenor", "bass"), steps: int = 100,
              num_t: int = 8, seed: int = 0, batch_size: int = 16, order: str = "ancestral",
-             temperature: float = 1.0, choice_noise: float = 0.0) -> dict:
+             temperature: float = 1.0, choice_noise: float = 0.0, repair: dict | None = None) -> dict:
     """NLL bounds (every track generated; ``targets`` given the rest) and harmonisation metrics of the generated
-    pieces, with Bach's own pieces as the reference row. Returns a JSON-ready dict."""
+    pieces, with Bach's own pieces as the reference row; ``repair``: see :func:`harmonize`. Returns a JSON-ready
+    dict (``nfe``: network evaluations of the generation, summed over batches, repair rounds included)."""
     from morphogen.music.metrics.harmonization import HarmonizationMetrics
     from morphogen.music.metrics.nll import NLLMeter, nll_bound
 
@@ -93,14 +115,15 @@ def evaluate(model, scores: Sequence[NoteScore], targets: Sequence[str] = ("alto
         g, lengths, _ = batch_grids(model, scores[start: start + batch_size])
         nll_all.update(nll_bound(model, g, model.target_mask(g, voices, lengths), num_t, seed + start))
         nll_tgt.update(nll_bound(model, g, model.target_mask(g, list(targets), lengths), num_t, seed + start))
-    gen = harmonize(model, scores, targets, steps, seed, batch_size, order, temperature, choice_noise)
+    gen = harmonize(model, scores, targets, steps, seed, batch_size, order, temperature, choice_noise, repair)
     m_gen, m_ref = HarmonizationMetrics(voices, list(targets)), HarmonizationMetrics(voices, list(targets))
     for s_gen, s_ref in zip(gen.scores, scores):
         m_gen.update(s_gen, reference=s_ref)
         m_ref.update(s_ref)
     return {
         "pieces": len(scores), "targets": list(targets), "steps": steps,
-        "sampling": {"order": order, "temperature": temperature, "choice_noise": choice_noise},
+        "sampling": {"order": order, "temperature": temperature, "choice_noise": choice_noise, **(repair or {})},
+        "nfe": gen.nfe, "repair": gen.repair,
         "nll_all_tracks": _clean(nll_all.compute()), "nll_targets_given_rest": _clean(nll_tgt.compute()),
         "generated": _clean(m_gen.compute().as_dict()), "reference_bach": _clean(m_ref.compute().as_dict()),
         "decoding": {"missing_durations": gen.missing_durations, "orphan_durations": gen.orphan_durations},

@@ -47,8 +47,9 @@ def range_counts(notes_by_voice: dict[str, list[int]], ranges: dict[str, tuple[i
     return RangeCounts(inside, total)
 
 
-def sonorities(frames: np.ndarray) -> list[list[np.ndarray]]:
-    """Runs of successive distinct sonorities (each (V,)) from frames (V, L); a frame with a silent voice ends a run."""
+def sonority_runs(frames: np.ndarray) -> list[list[tuple[int, np.ndarray]]]:
+    """Runs of successive distinct sonorities from frames (V, L), each sonority as (the column where it starts, its
+    pitches (V,)); a frame with a silent voice ends a run. Runs of a single sonority are left out."""
     runs, cur = [], []
     for j in range(frames.shape[1]):
         col = frames[:, j]
@@ -57,11 +58,56 @@ def sonorities(frames: np.ndarray) -> list[list[np.ndarray]]:
                 runs.append(cur)
             cur = []
             continue
-        if not cur or (col != cur[-1]).any():
-            cur.append(col)
+        if not cur or (col != cur[-1][1]).any():
+            cur.append((j, col))
     if len(cur) > 1:
         runs.append(cur)
     return runs
+
+
+def sonorities(frames: np.ndarray) -> list[list[np.ndarray]]:
+    """Runs of successive distinct sonorities (each (V,)) from frames (V, L); a frame with a silent voice ends a run."""
+    return [[col for _, col in run] for run in sonority_runs(frames)]
+
+
+@dataclass(frozen=True)
+class Parallel:
+    """One parallel perfect interval: ``kind`` "fifth" or "octave" between voices ``upper`` < ``lower`` (row indices
+    of the frames, top first), moving from the sonority starting at column ``before`` to the one starting at column
+    ``after`` (both voices move, in the same direction)."""
+
+    kind: str
+    upper: int
+    lower: int
+    before: int
+    after: int
+
+
+def _transitions(frames: np.ndarray):
+    """Yield (i, j, column before, column after, parallel kind or None) for every voice transition (module docstring):
+    the one definition behind :func:`parallel_counts` and :func:`find_parallels`."""
+    v = frames.shape[0]
+    for run in sonority_runs(frames):
+        for (ca, a), (cb, b) in zip(run[:-1], run[1:]):
+            for i in range(v):
+                for j in range(i + 1, v):
+                    mi, mj = int(b[i] - a[i]), int(b[j] - a[j])
+                    if mi == 0 and mj == 0:
+                        continue
+                    kind = None
+                    if mi != 0 and mj != 0 and (mi > 0) == (mj > 0):
+                        before, after = abs(int(a[i] - a[j])) % 12, abs(int(b[i] - b[j])) % 12
+                        if before == after == 7:
+                            kind = "fifth"
+                        elif before == after == 0:
+                            kind = "octave"
+                    yield i, j, ca, cb, kind
+
+
+def find_parallels(frames: np.ndarray) -> list[Parallel]:
+    """Every parallel fifth and octave of frames (V, L), voices top first, in time order (the events
+    :func:`parallel_counts` counts)."""
+    return [Parallel(kind, i, j, ca, cb) for i, j, ca, cb, kind in _transitions(frames) if kind is not None]
 
 
 @dataclass
@@ -81,22 +127,10 @@ class ParallelCounts:
 def parallel_counts(frames: np.ndarray) -> ParallelCounts:
     """Parallel fifths / octaves of frames (V, L), voices top first (see the module docstring)."""
     fifths = octaves = transitions = 0
-    v = frames.shape[0]
-    for run in sonorities(frames):
-        for a, b in zip(run[:-1], run[1:]):
-            for i in range(v):
-                for j in range(i + 1, v):
-                    mi, mj = int(b[i] - a[i]), int(b[j] - a[j])
-                    if mi == 0 and mj == 0:
-                        continue
-                    transitions += 1
-                    if mi == 0 or mj == 0 or (mi > 0) != (mj > 0):
-                        continue
-                    before, after = abs(int(a[i] - a[j])) % 12, abs(int(b[i] - b[j])) % 12
-                    if before == after == 7:
-                        fifths += 1
-                    elif before == after == 0:
-                        octaves += 1
+    for *_, kind in _transitions(frames):
+        transitions += 1
+        fifths += kind == "fifth"
+        octaves += kind == "octave"
     return ParallelCounts(fifths, octaves, transitions)
 
 

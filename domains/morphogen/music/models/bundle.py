@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
@@ -20,18 +20,23 @@ from morphogen.music.data.vocabulary import PAD, Vocabulary
 from morphogen.processes.joint import JointProcess
 from morphogen.utils.config import build, spec_of
 
+if TYPE_CHECKING:
+    from morphogen.music.models.repair import RepairReport
+
 FORMAT = "morphogen.music/1"
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
 
 
 @dataclass
 class Generation:
-    """Generated grids (B, R, L) (source entries equal to the input exactly), the target mask used (B, R, L) and
-    the number of network evaluations."""
+    """Generated grids (B, R, L) (source entries equal to the input exactly), the target mask used (B, R, L), the
+    number of network evaluations (sampling steps plus repair rounds) and, when repair rounds were asked for, what
+    they did (:class:`morphogen.music.models.repair.RepairReport`)."""
 
     tokens: Tensor
     target_mask: Tensor
     nfe: int
+    repair: "RepairReport | None" = None
 
 
 @dataclass
@@ -113,7 +118,8 @@ class MusicModel:
     @torch.no_grad()
     def generate(self, grids: Tensor, targets: Sequence[str], steps: int = 100, seed: int = 0,
                  lengths: Sequence[int] | None = None, sampler: str = "ancestral", order: str = "ancestral",
-                 temperature: float = 1.0, choice_noise: float = 0.0) -> Generation:
+                 temperature: float = 1.0, choice_noise: float = 0.0, repair_rounds: int = 0, repair_steps: int = 4,
+                 repair_context: int = 1, repair_constrain: bool = False) -> Generation:
         """Generate the ``targets`` tracks of ``grids`` (B, R, L) given every other entry (source tracks, padding).
 
         Target rows are overwritten; everything else is kept exactly. ``order``: ``"ancestral"`` (the default: the
@@ -121,8 +127,14 @@ class MusicModel:
         ``Inpaint(mode="clean")``), or ``"confidence"`` / ``"random"``: :func:`morphogen.music.models.unmask.
         ordered_unmask` (as many cells per step as the schedule, chosen by model confidence or at random, pitch
         before duration so the two rows always agree; ``choice_noise``: MaskGIT's annealed randomness of the
-        confidence order). ``temperature`` divides the logits (1 = as trained). Runs on
-        the device of the denoiser's weights; returns CPU tensors.
+        confidence order). ``temperature`` divides the logits (1 = as trained).
+
+        ``repair_rounds`` > 0 adds the repair stage of :mod:`morphogen.music.models.repair` after the generation:
+        up to that many rounds that re-mask the target-voice notes of parallel fifths and octaves (and
+        ``repair_context`` notes either side) and resample them with the model in ``repair_steps`` evaluations each
+        (order "random" after ancestral sampling); ``repair_constrain`` makes the last round a hard constraint
+        that forbids pitches recreating a parallel (off by default). Repair evaluations are counted in ``nfe``.
+        Runs on the device of the denoiser's weights; returns CPU tensors.
         """
         from morphogen.guidance.inpaint import Inpaint
         from morphogen.samplers import get_sampler
@@ -139,18 +151,34 @@ class MusicModel:
         g = torch.Generator(device=device).manual_seed(int(seed))
         self.denoiser.eval()
         den = self.denoiser if temperature == 1.0 else _Tempered(self.denoiser, float(temperature))
+        if repair_rounds < 0 or repair_steps < 1 or repair_context < 0:
+            raise ValueError(f"need repair_rounds >= 0, repair_steps >= 1, repair_context >= 0; got "
+                             f"{repair_rounds}, {repair_steps}, {repair_context}")
         if order != "ancestral":
             from morphogen.music.models.unmask import ordered_unmask
 
             out = ordered_unmask(self.denoiser, self.process[FIELD], grids.to(device), mask.to(device), steps, order,
                                  temperature, g, FIELD, choice_noise)
-            return Generation(out.cpu(), mask, steps)
-        fixed_values = torch.where(mask, torch.zeros_like(grids), grids)
-        fixed = Inpaint({FIELD: fixed_values.to(device)}, {FIELD: ~mask.to(device)}, mode="clean")
-        out = get_sampler(sampler, steps=steps).sample(self.process, den, {FIELD: tuple(grids.shape)},
-                                                        masks={FIELD: mask.to(device)}, fixed=fixed, generator=g,
-                                                        device=device)
-        return Generation(out.fields[FIELD].cpu(), mask, out.nfe)
+            nfe = steps
+        else:
+            fixed_values = torch.where(mask, torch.zeros_like(grids), grids)
+            fixed = Inpaint({FIELD: fixed_values.to(device)}, {FIELD: ~mask.to(device)}, mode="clean")
+            res = get_sampler(sampler, steps=steps).sample(self.process, den, {FIELD: tuple(grids.shape)},
+                                                            masks={FIELD: mask.to(device)}, fixed=fixed, generator=g,
+                                                            device=device)
+            out, nfe = res.fields[FIELD], res.nfe
+        report = None
+        if repair_rounds > 0:
+            from morphogen.music.models.repair import repair_parallels
+
+            voices = [i for i, n in enumerate(self.track_names) if n not in self.drum_tracks]
+            out, report = repair_parallels(self.denoiser, self.process[FIELD], self.vocab, voices, out,
+                                           mask.to(device), repair_rounds, repair_steps,
+                                           order if order != "ancestral" else "random", temperature, g, FIELD,
+                                           choice_noise if order == "confidence" else 0.0, repair_context,
+                                           repair_constrain)
+            nfe += report.nfe
+        return Generation(out.cpu(), mask, nfe, report)
 
     def empty_grid(self, length: int) -> Tensor:
         """(R, length) all ``<pad>``: a grid with no source (generate every target from scratch)."""

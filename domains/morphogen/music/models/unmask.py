@@ -18,6 +18,11 @@ same evaluation, restricted by those pitches. So decoding never finds a pitch wi
 "confidence" only) adds MaskGIT's annealed randomness to the choice: the score of a cell is its log-probability plus
 ``noise * (1 - (i + 1) / steps)`` times a Gumbel draw at step i (MaskGIT's "choice temperature", 4.5 there), so early
 steps are less greedy.
+
+``start`` continues a partly revealed grid (the repair rounds of :mod:`morphogen.music.models.repair`): the target
+cells of ``start`` that hold the mask token are filled, the others are kept as already revealed. Each piece then
+starts at the time t0 whose keep probability alpha(t0) is its share of revealed target cells (so the network sees the
+noise level it was trained for at that share) and runs ``steps`` evaluations from t0 to 1 on the same schedule.
 """
 from __future__ import annotations
 
@@ -52,9 +57,19 @@ def _restrict_durations(logits: Tensor, pitch: Tensor, mask_id: int) -> Tensor:
 
 
 @torch.no_grad()
+def time_of_alpha(schedule, alpha: Tensor, iters: int = 60) -> Tensor:
+    """The time t in [0, 1] with schedule.alpha(t) = ``alpha`` (any shape; bisection, alpha is non-decreasing)."""
+    lo, hi = torch.zeros_like(alpha), torch.ones_like(alpha)
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        below = schedule.alpha(mid) < alpha
+        lo, hi = torch.where(below, mid, lo), torch.where(below, hi, mid)
+    return torch.where(alpha <= 0, torch.zeros_like(alpha), torch.where(alpha >= 1, torch.ones_like(alpha), hi))
+
+
 def ordered_unmask(denoiser, process, grids: Tensor, target: Tensor, steps: int, order: str = "confidence",
                    temperature: float = 1.0, generator: torch.Generator | None = None, field: str = "score",
-                   noise: float = 0.0) -> Tensor:
+                   noise: float = 0.0, start: Tensor | None = None) -> Tensor:
     """Fill the ``target`` cells of ``grids``.
 
     Args:
@@ -64,6 +79,8 @@ def ordered_unmask(denoiser, process, grids: Tensor, target: Tensor, steps: int,
         target: (B, R, L) bool, the cells to generate (pitch and duration rows of the target tracks).
         steps: network evaluations.
         order, temperature, noise: see the module's documentation.
+        start: optional (B, R, L) long, a partly revealed grid to continue (module documentation); its target cells
+            equal to the mask id are the ones filled.
     Returns:
         (B, R, L) long tokens.
     """
@@ -72,12 +89,17 @@ def ordered_unmask(denoiser, process, grids: Tensor, target: Tensor, steps: int,
     if not temperature > 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
     k = process.mask_id
-    x = torch.where(target, torch.full_like(grids, k), grids)
-    b = x.shape[0]
+    x = torch.where(target, torch.full_like(grids, k) if start is None else start, grids)
     total = target.flatten(1).sum(dim=1)  # (B,)
-    times = torch.linspace(0.0, 1.0, steps + 1, device=x.device)
+    if start is None:
+        t0 = torch.zeros(x.shape[0], device=x.device)
+    else:
+        shown = (target & (x != k)).flatten(1).sum(dim=1).float()
+        share = torch.where(total > 0, shown / total.clamp_min(1).float(), torch.ones_like(shown))
+        t0 = time_of_alpha(process.schedule, share)
+    times = t0[:, None] + (1.0 - t0[:, None]) * torch.linspace(0.0, 1.0, steps + 1, device=x.device)[None]  # (B, S+1)
     for i in range(steps):
-        t = torch.full((b,), float(times[i]), device=x.device)
+        t = times[:, i]
         logits = denoiser({field: FieldState(x, t, None)})[field].float() / temperature  # (B, R, L, V)
         masked = x == k
         last = i == steps - 1
@@ -112,7 +134,7 @@ def ordered_unmask(denoiser, process, grids: Tensor, target: Tensor, steps: int,
         else:
             score = torch.rand(x.shape, device=x.device, generator=generator)
         score = torch.where(eligible, score, torch.full_like(score, float("-inf"))).flatten(1)
-        alpha = process.schedule.alpha(times[i + 1].reshape(1)).to(x.device)
+        alpha = process.schedule.alpha(times[:, i + 1]).to(x.device)
         want = torch.round(total.float() * alpha).long()  # revealed after this step
         n_new = (want - (total - masked.flatten(1).sum(dim=1))).clamp_min(0)  # (B,)
         n_new = torch.minimum(n_new, eligible.flatten(1).sum(dim=1))

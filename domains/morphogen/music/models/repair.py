@@ -1,0 +1,234 @@
+"""Repairing parallel fifths and octaves with the model itself (blocked Gibbs resampling in the spirit of Coconet,
+Huang et al. 2017).
+
+After a generation has filled every target cell, each repair round
+
+1. decodes the grid to voice frames (exactly what :func:`morphogen.music.metrics.voice_frames` gives for the
+   decoded notes: the highest sounding pitch of each voice at each 16th step) and finds every parallel fifth and
+   octave with :func:`morphogen.music.metrics.voice_leading.find_parallels` (the definition the metric counts);
+   frames hold every non-drum track, sources included, so a parallel between a source and a target voice is found;
+2. for each parallel, takes the note of each *target* voice of the pair that sounds at the second sonority (the
+   note whose motion made the parallel; both voices move in a parallel), plus ``context`` notes before and after it
+   in the same voice (1 by default: on the shipped chorale model, 3 rounds left 10 of 101 parallels, against 49 with
+   0), and re-masks its cells: the pitch and duration rows from its onset up to the next onset of
+   that voice (so the model may also re-divide the span, e.g. into two notes). Source tracks are never re-masked;
+3. refills the re-masked cells with :func:`morphogen.music.models.unmask.ordered_unmask` in ``steps`` network
+   evaluations, conditioned on everything else; each piece starts at the time whose keep probability is its share
+   of cells still shown.
+
+A round runs only while some piece of the batch has a parallel; every round costs ``steps`` network evaluations
+for the whole batch (counted in :class:`RepairReport`).
+
+``constrain=True`` (off by default) turns the *last* round into a hard constraint instead: the pitch cell at the
+onset of each offending target note (durations kept) is redrawn one note at a time (one network evaluation per note,
+the pieces of a batch in parallel) from the model's logits restricted to the pitch tokens that do not make a
+parallel involving that voice at the note's start or end, given all other notes as they are then. ``<empty>`` is not
+allowed there (the duration stays). When no token is allowed the note is left as it was (``unresolved``). This is a
+rule-based filter on top of the model: results that use it must say so.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from morphogen.music.data.vocabulary import EMPTY, Vocabulary
+from morphogen.music.metrics.voice_leading import find_parallels
+from morphogen.music.models.unmask import NEG, _draw, ordered_unmask, time_of_alpha
+from morphogen.processes.base import FieldState
+
+
+@dataclass
+class RepairReport:
+    """What the repair did, summed over the pieces of a batch.
+
+    Attributes:
+        rounds: rounds run (a round runs only while some piece has a parallel).
+        nfe: network evaluations spent by the repair (whole batch per evaluation).
+        parallels: parallel fifths + octaves found before each round, then after the last one (length rounds + 1).
+        cells: cells re-masked in each round.
+        constrained: whether the last round was the constrained one.
+        unresolved: constrained round: notes for which every pitch token would make a parallel (left unchanged).
+    """
+
+    rounds: int = 0
+    nfe: int = 0
+    parallels: list[int] = field(default_factory=list)
+    cells: list[int] = field(default_factory=list)
+    constrained: bool = False
+    unresolved: int = 0
+
+    def as_dict(self) -> dict:
+        return {"rounds": self.rounds, "nfe": self.nfe, "parallels": list(self.parallels), "cells": list(self.cells),
+                "constrained": self.constrained, "unresolved": self.unresolved}
+
+
+class TokenTables:
+    """Per token id (the mask id included): the highest pitch of a pitch token (-1 otherwise) and the duration of a
+    duration token (0 otherwise)."""
+
+    def __init__(self, vocab: Vocabulary):
+        n = len(vocab) + 1
+        self.top = np.full(n, -1, dtype=np.int64)
+        self.duration = np.zeros(n, dtype=np.int64)
+        for t in range(len(vocab)):
+            if vocab.is_pitch(t):
+                self.top[t] = max(vocab.pitches_of(t))
+            elif vocab.is_duration(t):
+                self.duration[t] = vocab.duration_of(t)
+        self.max_duration = vocab.max_duration
+        self.pitch_values = np.unique(self.top[self.top >= 0])
+
+
+def grid_frames(tokens: np.ndarray, tables: TokenTables, tracks: list[int],
+                length: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Voice frames of a grid (R, L): (frames, owner), each (len(tracks), length) int64; ``frames`` as
+    :func:`voice_frames` of the decoded notes (a pitch without a duration token lasts one step, as
+    :func:`decode` writes it), ``owner`` the onset column of the note that sounds there (-1 when silent).
+    ``length`` defaults to L + the longest duration, so notes running past the grid are kept whole."""
+    length = tokens.shape[1] + tables.max_duration if length is None else int(length)
+    frames = np.full((len(tracks), length), -1, dtype=np.int64)
+    owner = np.full((len(tracks), length), -1, dtype=np.int64)
+    for v, k in enumerate(tracks):
+        prow, drow = tokens[2 * k], tokens[2 * k + 1]
+        for c in np.flatnonzero(tables.top[prow] >= 0):
+            p, d = tables.top[prow[c]], max(int(tables.duration[drow[c]]), 1)
+            seg = slice(c, min(c + d, length))
+            higher = frames[v, seg] <= p
+            frames[v, seg] = np.where(higher, p, frames[v, seg])
+            owner[v, seg] = np.where(higher, c, owner[v, seg])
+    return frames, owner
+
+
+def offending_notes(tokens: np.ndarray, tables: TokenTables, tracks: list[int],
+                    target_tracks: set[int]) -> tuple[int, list[tuple[int, int]]]:
+    """(number of parallels, sorted distinct (track, onset column) of the target-voice notes sounding at the second
+    sonority of a parallel) for one grid (R, L). ``tracks``: the grid's track indices that are voices (top first)."""
+    frames, owner = grid_frames(tokens, tables, tracks)
+    events = find_parallels(frames)
+    notes = set()
+    for e in events:
+        for v in (e.upper, e.lower):
+            if tracks[v] in target_tracks and owner[v, e.after] >= 0:
+                notes.add((tracks[v], int(owner[v, e.after])))
+    return len(events), sorted(notes)
+
+
+def note_cells(tokens: np.ndarray, target: np.ndarray, notes: list[tuple[int, int]], tables: TokenTables,
+               context: int = 0) -> np.ndarray:
+    """(R, L) bool: the pitch and duration cells of each note (track, onset) and of ``context`` notes either side of
+    it in the same track, from its onset to the next onset of the track, inside ``target`` (R, L)."""
+    out = np.zeros(tokens.shape, dtype=bool)
+    for k, c in notes:
+        onsets = np.flatnonzero(tables.top[tokens[2 * k]] >= 0)
+        i = int(np.searchsorted(onsets, c))
+        for j in range(max(i - context, 0), min(i + context + 1, len(onsets))):
+            stop = onsets[j + 1] if j + 1 < len(onsets) else tokens.shape[1]
+            out[2 * k: 2 * k + 2, onsets[j]: stop] = True
+    return out & target
+
+
+def allowed_pitches(tokens: np.ndarray, tables: TokenTables, tracks: list[int], k: int, c: int) -> np.ndarray:
+    """(V,) bool over token ids: the pitch tokens that, placed at onset ``c`` of track ``k`` (its duration cell
+    kept), make no parallel involving that voice at the note's start or end, the rest of the grid as it is."""
+    v = tracks.index(k)
+    without = tokens.copy()
+    without[2 * k, c] = EMPTY
+    frames, _ = grid_frames(without, tables, tracks)
+    d = max(int(tables.duration[tokens[2 * k + 1, c]]), 1)
+    lo, hi = max(c - 1, 0), min(c + d + 1, frames.shape[1])
+    bad = set()
+    for p in tables.pitch_values:
+        w = frames[:, lo:hi].copy()
+        seg = slice(c - lo, min(c + d, hi) - lo)
+        w[v, seg] = np.maximum(w[v, seg], p)
+        if any(v in (e.upper, e.lower) for e in find_parallels(w)):
+            bad.add(int(p))
+    ok = tables.top >= 0
+    if bad:
+        ok &= ~np.isin(tables.top, list(bad))
+    return ok[:-1]  # drop the mask id
+
+
+@torch.no_grad()
+def repair_parallels(denoiser, process, vocab: Vocabulary, voice_tracks: list[int], x: Tensor, target: Tensor,
+                     rounds: int, steps: int = 4, order: str = "confidence", temperature: float = 1.0,
+                     generator: torch.Generator | None = None, field_name: str = "score", noise: float = 0.0,
+                     context: int = 1, constrain: bool = False) -> tuple[Tensor, RepairReport]:
+    """Run up to ``rounds`` repair rounds (module documentation) on complete grids.
+
+    Args:
+        x: (B, R, L) long, generated grids (no mask tokens in ``target``).
+        target: (B, R, L) bool, the generated cells (only these are ever re-masked).
+        voice_tracks: the track indices taking part in voice leading, top first (non-drum tracks).
+        steps: network evaluations per unconstrained round; order ("confidence" | "random"), temperature, noise:
+            as in :func:`ordered_unmask`.
+        context: notes either side of an offending note re-masked with it.
+        constrain: make the last round the constrained one.
+    Returns:
+        the repaired grids (B, R, L) and a :class:`RepairReport`.
+    """
+    if rounds < 0 or steps < 1 or context < 0:
+        raise ValueError(f"need rounds >= 0, steps >= 1, context >= 0; got {rounds}, {steps}, {context}")
+    tables = TokenTables(vocab)
+    k = process.mask_id
+    rep = RepairReport()
+    x = x.clone()
+    tgt_np = target.cpu().numpy()
+    target_tracks = [set(np.flatnonzero(tgt_np[b, 0::2].any(axis=1)).tolist()) for b in range(x.shape[0])]
+    for r in range(rounds + 1):
+        xs = x.cpu().numpy()
+        found = [offending_notes(xs[b], tables, voice_tracks, target_tracks[b]) for b in range(x.shape[0])]
+        rep.parallels.append(sum(n for n, _ in found))
+        if r == rounds or not any(notes for _, notes in found):
+            break
+        rep.rounds += 1
+        if constrain and r == rounds - 1:
+            rep.constrained = True
+            done = _constrained_round(denoiser, process, tables, voice_tracks, x, target,
+                                      [notes for _, notes in found], temperature, generator, field_name)
+            x, nfe, unresolved, cells = done
+            rep.nfe, rep.unresolved = rep.nfe + nfe, unresolved
+            rep.cells.append(cells)
+            continue
+        remask = np.stack([note_cells(xs[b], tgt_np[b], found[b][1], tables, context) for b in range(x.shape[0])])
+        rep.cells.append(int(remask.sum()))
+        remask_t = torch.from_numpy(remask).to(x.device)
+        start = torch.where(remask_t, torch.full_like(x, k), x)
+        x = ordered_unmask(denoiser, process, x, target, steps, order, temperature, generator, field_name, noise,
+                           start=start)
+        rep.nfe += steps
+    return x, rep
+
+
+def _constrained_round(denoiser, process, tables, voice_tracks, x, target, notes, temperature, generator, field_name):
+    """One note per piece per network evaluation: redraw its onset pitch among the allowed tokens."""
+    k = process.mask_id
+    b = x.shape[0]
+    total = target.flatten(1).sum(dim=1).float()
+    nfe = unresolved = cells = 0
+    for it in range(max(len(n) for n in notes)):
+        active = [i for i in range(b) if it < len(notes[i])]
+        xm = x.clone()
+        shown = total.clone()
+        for i in active:
+            kk, c = notes[i][it]
+            xm[i, 2 * kk, c] = k
+            shown[i] -= 1
+        t = time_of_alpha(process.schedule, torch.where(total > 0, shown / total.clamp_min(1), torch.ones_like(total)))
+        logits = denoiser({field_name: FieldState(xm, t.to(x.device), None)})[field_name].float() / temperature
+        nfe += 1
+        xs = x.cpu().numpy()
+        for i in active:
+            kk, c = notes[i][it]
+            cells += 1
+            ok = torch.from_numpy(allowed_pitches(xs[i], tables, voice_tracks, kk, c)).to(logits.device)
+            if not ok.any():
+                unresolved += 1
+                continue
+            lg = torch.where(ok, logits[i, 2 * kk, c], torch.full_like(logits[i, 2 * kk, c], NEG))
+            tok, _ = _draw(lg, generator)
+            x[i, 2 * kk, c] = tok
+    return x, nfe, unresolved, cells

@@ -1,0 +1,136 @@
+"""The parallel-fifth/octave repair stage: its detector on a hand-made grid, and that it never touches sources."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from morphogen.music.data import GETScore, Note, NoteScore, Track, decode, encode
+from morphogen.music.evaluation import batch_grids
+from morphogen.music.metrics import find_parallels, parallel_counts, voice_frames
+from morphogen.music.models.repair import (TokenTables, allowed_pitches, grid_frames, note_cells, offending_notes,
+                                           repair_parallels)
+from .music_helpers import VOICES, _model, _scores
+
+# block chords of 4 steps, voices S A T B; column 0 -> 1: tenor and bass rise a tone a fifth apart (one parallel
+# fifth, nothing else); column 1 -> 2: no parallel
+COLUMNS = [[72, 64, 55, 48], [72, 64, 57, 50], [74, 65, 59, 43], [72, 64, 55, 48]]
+
+
+def _hand() -> NoteScore:
+    return NoteScore([Track(name, [Note(4 * j, col[v], 4) for j, col in enumerate(COLUMNS)])
+                      for v, name in enumerate(VOICES)], (4, 4), "hand")
+
+
+@pytest.fixture(scope="module")
+def setup():
+    hand = _hand()
+    model, vocab = _model(_scores(4) + [hand])
+    torch.manual_seed(0)
+    return model, vocab, hand
+
+
+def test_detector_finds_the_known_parallel(setup):
+    model, vocab, hand = setup
+    frames = voice_frames(hand, VOICES)
+    events = find_parallels(frames)
+    pc = parallel_counts(frames)
+    assert (pc.fifths, pc.octaves) == (1, 0) and len(events) == 1
+    e = events[0]
+    assert (e.kind, e.upper, e.lower, e.before, e.after) == ("fifth", 2, 3, 0, 4)
+    gs = encode(hand, vocab, VOICES)
+    tables = TokenTables(vocab)
+    f, owner = grid_frames(gs.tokens, tables, [0, 1, 2, 3])
+    assert np.array_equal(f[:, : frames.shape[1]], frames) and (f[:, frames.shape[1]:] == -1).all()
+    assert owner[2, 5] == 4 and owner[3, 7] == 4
+    n, notes = offending_notes(gs.tokens, tables, [0, 1, 2, 3], {1, 2, 3})
+    assert n == 1 and notes == [(2, 4), (3, 4)]  # the tenor and bass notes that moved into the fifth
+    n, notes = offending_notes(gs.tokens, tables, [0, 1, 2, 3], {1, 3})  # tenor a source: only the bass note
+    assert n == 1 and notes == [(3, 4)]
+    target = np.zeros(gs.tokens.shape, dtype=bool)
+    target[2:] = True
+    cells = note_cells(gs.tokens, target, [(3, 4)], tables, context=0)
+    assert cells.sum() == 8 and cells[6:8, 4:8].all()  # bass pitch + duration rows, onset to the next onset
+    cells = note_cells(gs.tokens, target, [(3, 4)], tables, context=1)
+    assert cells[6:8, 0:12].all() and cells.sum() == 24
+    ok = allowed_pitches(gs.tokens, tables, [0, 1, 2, 3], 3, 4)
+    assert not ok[vocab.pitch_token([50]).token]  # the parallel itself is forbidden
+    assert ok[vocab.pitch_token([52]).token] and not ok[1]  # another pitch is fine; <empty> never
+
+
+def test_grid_frames_match_the_metric_on_generated_grids(setup):
+    model, vocab, _ = setup
+    scores = _scores(3)
+    g, lengths, _ = batch_grids(model, scores)
+    res = model.generate(g, ["alto", "tenor", "bass"], steps=4, seed=3, lengths=lengths, order="random")
+    tables = TokenTables(vocab)
+    for i in range(3):
+        tok = res.tokens[i].numpy()
+        dec = decode(GETScore(tok, model.track_names), vocab)
+        frames = voice_frames(dec.score, VOICES)
+        f, _ = grid_frames(tok, tables, [0, 1, 2, 3])
+        assert np.array_equal(f[:, : frames.shape[1]], frames) and (f[:, frames.shape[1]:] == -1).all()
+        assert offending_notes(tok, tables, [0, 1, 2, 3], {1, 2, 3})[0] == len(find_parallels(frames))
+
+
+@pytest.mark.parametrize("constrain", [False, True])
+def test_repair_keeps_sources_and_rows_consistent(setup, constrain):
+    model, vocab, hand = setup
+    gs = encode(hand, vocab, VOICES)
+    x = torch.from_numpy(gs.tokens)[None].repeat(2, 1, 1)
+    target = model.target_mask(x, ["alto", "tenor", "bass"])
+    target[1, 2:4] = False  # piece 1: the alto is a source too
+    out, rep = repair_parallels(model.denoiser, model.process["score"], vocab, [0, 1, 2, 3], x, target, rounds=1,
+                                steps=3, order="confidence", generator=torch.Generator().manual_seed(0),
+                                noise=1.0, context=1, constrain=constrain)
+    assert torch.equal(out[~target], x[~target])  # sources (and padding) never change
+    assert rep.rounds == 1 and rep.parallels[0] == 2 and rep.constrained == constrain
+    tables = TokenTables(vocab)
+    remask = np.stack([note_cells(gs.tokens, target[b].numpy(), [(2, 4), (3, 4)], tables, 1) for b in range(2)])
+    assert not (out.numpy() != x.numpy())[~remask].any()  # only the re-masked cells can change
+    if constrain:
+        assert rep.nfe == 2 and rep.cells == [4]  # one note per piece per evaluation, two notes each
+        assert rep.parallels[-1] == 0 or rep.unresolved > 0
+        assert torch.equal(out[:, 1::2], x[:, 1::2])  # durations kept
+    else:
+        assert rep.nfe == 3 and rep.cells == [int(remask.sum())]
+    for b in range(2):
+        dec = decode(GETScore(out[b].numpy(), model.track_names), vocab)
+        assert dec.missing_durations == 0 and dec.orphan_durations == 0
+    # nothing to repair: no round, no evaluation
+    clean = x.clone()
+    clean[:, 4:8] = torch.from_numpy(encode(NoteScore([Track(n, [Note(4 * j, c[v], 4) for j, c in enumerate(
+        [COLUMNS[0], COLUMNS[0], COLUMNS[2], COLUMNS[3]])]) for v, n in enumerate(VOICES)]), vocab, VOICES).tokens)[4:8]
+    out2, rep2 = repair_parallels(model.denoiser, model.process["score"], vocab, [0, 1, 2, 3], clean, target, 3)
+    assert rep2.rounds == 0 and rep2.nfe == 0 and rep2.parallels == [0] and torch.equal(out2, clean)
+
+
+def test_generate_and_cli_with_repair(setup, tmp_path):
+    from typer.testing import CliRunner
+
+    from morphogen.music.cli import app
+
+    model, vocab, hand = setup
+    scores = _scores(2)
+    g, lengths, _ = batch_grids(model, scores)
+    for order in ("confidence", "ancestral"):
+        res = model.generate(g, ["alto", "bass"], steps=4, seed=1, lengths=lengths, order=order, repair_rounds=2,
+                             repair_steps=2)
+        assert torch.equal(res.tokens[:, [0, 1, 4, 5]], g[:, [0, 1, 4, 5]])
+        assert res.repair.nfe == 2 * res.repair.rounds
+        if order == "confidence":
+            assert res.nfe == 4 + res.repair.nfe
+    with pytest.raises(ValueError, match="repair_steps"):
+        model.generate(g, ["alto"], steps=2, repair_rounds=1, repair_steps=0)
+    ckpt = model.save(tmp_path / "tiny.safetensors")
+    out = CliRunner().invoke(app, ["generate", "--checkpoint", str(ckpt), "--bars", "1", "--steps", "3", "--order",
+                                   "confidence", "--repair-rounds", "2", "--repair-constrain", "--out",
+                                   str(tmp_path / "o")])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.output[out.output.index("{"):])
+    assert report["repair_rounds"] == 2 and report["repair_constrain"] is True and "repair" in report
+    bad = CliRunner().invoke(app, ["generate", "--checkpoint", str(ckpt), "--repair-steps", "0", "--out",
+                                   str(tmp_path)])
+    assert bad.exit_code != 0 and "repair-steps" in bad.output
