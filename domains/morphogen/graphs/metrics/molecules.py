@@ -53,13 +53,41 @@ def novelty(valid_smiles: Sequence[str], train_smiles: Iterable[str]) -> float:
     return len(gen - set(train_smiles)) / max(len(gen), 1)
 
 
-def fcd(gen_smiles: Sequence[str], ref_smiles: Sequence[str]) -> float:
-    """Frechet ChemNet Distance (``fcd`` package) between two SMILES lists."""
-    import torch
-    from fcd import get_fcd, load_ref_model
+_REFERENCE_CACHE: dict = {}  # (kind, hash of the reference SMILES) -> statistics, so repeated evaluations against
+                              # one test set (several samplers, several checkpoints) compute them once per process
 
+
+def _reference_key(kind: str, smiles: Sequence[str]) -> tuple[str, str]:
+    import hashlib
+
+    return kind, hashlib.sha1("\n".join(smiles).encode()).hexdigest()
+
+
+def _chemnet_stats(smiles: Sequence[str], model) -> tuple:
+    import numpy as np
+    from fcd import get_predictions
+
+    act = get_predictions(model, list(smiles))
+    return np.mean(act, axis=0), np.cov(act.T)
+
+
+def fcd(gen_smiles: Sequence[str], ref_smiles: Sequence[str]) -> float:
+    """Frechet ChemNet Distance (``fcd`` package: ChemNet activations, Gaussian fit, Frechet distance) between two
+    SMILES lists; the reference statistics are cached per process."""
+    import torch
+    from fcd import calculate_frechet_distance, load_ref_model
+
+    if not gen_smiles or not ref_smiles:
+        raise ValueError("FCD needs non-empty generated and reference SMILES lists")
     torch.set_num_threads(max(torch.get_num_threads(), 1))
-    return float(get_fcd(list(gen_smiles), list(ref_smiles), load_ref_model()))
+    model = _REFERENCE_CACHE.setdefault(("chemnet", ""), None) or load_ref_model()
+    _REFERENCE_CACHE[("chemnet", "")] = model
+    key = _reference_key("fcd", ref_smiles)
+    if key not in _REFERENCE_CACHE:
+        _REFERENCE_CACHE[key] = _chemnet_stats(ref_smiles, model)
+    mu_r, sig_r = _REFERENCE_CACHE[key]
+    mu_g, sig_g = _chemnet_stats(gen_smiles, model)
+    return float(calculate_frechet_distance(mu1=mu_g, sigma1=sig_g, mu2=mu_r, sigma2=sig_r))
 
 
 class MoleculeMetrics:
@@ -93,5 +121,8 @@ class MoleculeMetrics:
             if self.with_nspdk:
                 from morphogen.graphs.metrics.nspdk import nspdk_mmd, smiles_to_nx
 
-                scores.nspdk_mmd = nspdk_mmd(smiles_to_nx(self.test), smiles_to_nx(valid))
+                key = _reference_key("nspdk-graphs", self.test)
+                if key not in _REFERENCE_CACHE:
+                    _REFERENCE_CACHE[key] = smiles_to_nx(self.test)
+                scores.nspdk_mmd = nspdk_mmd(_REFERENCE_CACHE[key], smiles_to_nx(valid))
         return scores

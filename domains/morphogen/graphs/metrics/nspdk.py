@@ -109,14 +109,22 @@ def _matrix(graphs: Sequence, **kw):
     return csr_matrix((vals, (rows, cols)), shape=(len(graphs), (1 << nbits) + 2), dtype=np.float64)
 
 
+_REFERENCE_MATRICES: dict = {}  # reference features and their mean self-kernel, per reference list object
+
+
 def nspdk_mmd(reference: Sequence, generated: Sequence, r: int = 4, d: int = 4, nbits: int = 16) -> float:
     """Squared MMD with the NSPDK kernel between two lists of networkx graphs (empty generated graphs dropped,
     as GDSS does)."""
     generated = [G for G in generated if G.number_of_nodes() > 0]
     if not reference or not generated:
         raise ValueError("NSPDK MMD needs non-empty reference and generated sets")
-    X, Y = _matrix(reference, r=r, d=d, nbits=nbits), _matrix(generated, r=r, d=d, nbits=nbits)
-    kxx = (X @ X.T).mean()
+    key = (id(reference), len(reference), r, d, nbits)
+    hit = _REFERENCE_MATRICES.get(key)
+    if hit is None or hit[0] is not reference:  # the reference list itself is kept, so its id stays unique
+        X = _matrix(reference, r=r, d=d, nbits=nbits)
+        hit = _REFERENCE_MATRICES[key] = (reference, X, (X @ X.T).mean())
+    _, X, kxx = hit
+    Y = _matrix(generated, r=r, d=d, nbits=nbits)
     kyy = (Y @ Y.T).mean()
     kxy = (X @ Y.T).mean()
     return float(kxx + kyy - 2 * kxy)
