@@ -80,6 +80,24 @@ def prepare(
     typer.echo(f"wrote {path}: {len(tr)} training and {len(va)} validation pieces")
 
 
+# sampling options shared by `generate` and `evaluate` (one definition, so the two commands cannot drift apart)
+_ORDER = typer.Option("ancestral", "--order", help="ancestral (default: every masked cell revealed independently) "
+                      "| confidence (MaskGIT: the most probable cells first) | random; the last two reveal pitch "
+                      "before duration, so the rows always agree.")
+_TEMPERATURE = typer.Option(1.0, "--temperature", help="Divides the logits (1 = the model's distribution, < 1 "
+                            "sharper).")
+_CHOICE_NOISE = typer.Option(0.0, "--choice-noise", help="--order confidence: MaskGIT's annealed Gumbel noise on the "
+                             "choice of cells (0 = greedy; MaskGIT uses 4.5).")
+_REPAIR_ROUNDS = typer.Option(0, "--repair-rounds", help="Repair parallel fifths/octaves after sampling: up to N "
+                              "rounds that re-mask the target-voice notes of each parallel and resample them with "
+                              "the model (0 = off).")
+_REPAIR_STEPS = typer.Option(4, "--repair-steps", help="Network evaluations per repair round.")
+_REPAIR_CONTEXT = typer.Option(1, "--repair-context", help="Notes either side of an offending note re-masked with it.")
+_REPAIR_CONSTRAIN = typer.Option(False, "--repair-constrain", help="Make the last repair round a hard constraint: "
+                                 "redraw each offending note's pitch among tokens that make no parallel (a rule-based "
+                                 "filter; off by default).")
+
+
 @app.command()
 def generate(
     checkpoint: str = typer.Option(..., "--checkpoint", help="Model file or shipped model name."),
@@ -90,22 +108,13 @@ def generate(
     out: Path = typer.Option(Path("outputs/music"), "--out", help="Output folder."),
     bars: int = typer.Option(16, "--bars", help="Length without --input."),
     seed: int = typer.Option(0, "--seed"),
-    order: str = typer.Option("ancestral", "--order", help="ancestral (default: every masked cell revealed "
-                              "independently) | confidence (MaskGIT: the most probable cells first) | random; the "
-                              "last two reveal pitch before duration, so the rows always agree."),
-    temperature: float = typer.Option(1.0, "--temperature", help="Divides the logits (1 = the model's "
-                                      "distribution, < 1 sharper)."),
-    choice_noise: float = typer.Option(0.0, "--choice-noise", help="--order confidence: MaskGIT's annealed "
-                                       "Gumbel noise on the choice of cells (0 = greedy; MaskGIT uses 4.5)."),
-    repair_rounds: int = typer.Option(0, "--repair-rounds", help="Repair parallel fifths/octaves after sampling: "
-                                      "up to N rounds that re-mask the target-voice notes of each parallel and "
-                                      "resample them with the model (0 = off)."),
-    repair_steps: int = typer.Option(4, "--repair-steps", help="Network evaluations per repair round."),
-    repair_context: int = typer.Option(1, "--repair-context", help="Notes either side of an offending note "
-                                       "re-masked with it."),
-    repair_constrain: bool = typer.Option(False, "--repair-constrain", help="Make the last repair round a hard "
-                                          "constraint: redraw each offending note's pitch among tokens that make "
-                                          "no parallel (a rule-based filter; off by default)."),
+    order: str = _ORDER,
+    temperature: float = _TEMPERATURE,
+    choice_noise: float = _CHOICE_NOISE,
+    repair_rounds: int = _REPAIR_ROUNDS,
+    repair_steps: int = _REPAIR_STEPS,
+    repair_context: int = _REPAIR_CONTEXT,
+    repair_constrain: bool = _REPAIR_CONSTRAIN,
 ) -> None:
     """Generate target tracks given the input's other tracks; writes OUT/<stem>.mid, .musicxml and .png."""
     _threads()
@@ -218,22 +227,13 @@ def evaluate(
     limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate only the first N pieces."),
     out: Path = typer.Option(Path("outputs/music/metrics.json"), "--out", help="JSON file to write."),
     seed: int = typer.Option(0, "--seed"),
-    order: str = typer.Option("ancestral", "--order", help="ancestral (default: every masked cell revealed "
-                              "independently) | confidence (MaskGIT: the most probable cells first) | random; the "
-                              "last two reveal pitch before duration, so the rows always agree."),
-    temperature: float = typer.Option(1.0, "--temperature", help="Divides the logits (1 = the model's "
-                                      "distribution, < 1 sharper)."),
-    choice_noise: float = typer.Option(0.0, "--choice-noise", help="--order confidence: MaskGIT's annealed "
-                                       "Gumbel noise on the choice of cells (0 = greedy; MaskGIT uses 4.5)."),
-    repair_rounds: int = typer.Option(0, "--repair-rounds", help="Repair parallel fifths/octaves after sampling: "
-                                      "up to N rounds that re-mask the target-voice notes of each parallel and "
-                                      "resample them with the model (0 = off)."),
-    repair_steps: int = typer.Option(4, "--repair-steps", help="Network evaluations per repair round."),
-    repair_context: int = typer.Option(1, "--repair-context", help="Notes either side of an offending note "
-                                       "re-masked with it."),
-    repair_constrain: bool = typer.Option(False, "--repair-constrain", help="Make the last repair round a hard "
-                                          "constraint: redraw each offending note's pitch among tokens that make "
-                                          "no parallel (a rule-based filter; off by default)."),
+    order: str = _ORDER,
+    temperature: float = _TEMPERATURE,
+    choice_noise: float = _CHOICE_NOISE,
+    repair_rounds: int = _REPAIR_ROUNDS,
+    repair_steps: int = _REPAIR_STEPS,
+    repair_context: int = _REPAIR_CONTEXT,
+    repair_constrain: bool = _REPAIR_CONSTRAIN,
 ) -> None:
     """NLL bound per 16th frame and harmonisation metrics (with Bach's pieces as reference); writes JSON."""
     _threads()

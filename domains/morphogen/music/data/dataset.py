@@ -12,11 +12,12 @@ from typing import Iterator, Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Dataset
 
 from morphogen.music.data.getscore import encode
 from morphogen.music.data.notes import NoteScore
 from morphogen.music.data.vocabulary import PAD, Vocabulary
+from morphogen.train.data import EpochShuffleSampler
 
 FIELD = "score"
 
@@ -128,21 +129,11 @@ class GETScoreDataset(Dataset):
         return {"fields": {FIELD: torch.from_numpy(crop)}, "masks": {FIELD: torch.from_numpy(mask)}}
 
 
-class DrawSampler(Sampler[int]):
+class DrawSampler(EpochShuffleSampler):
     """The indices of one epoch of a :class:`GETScoreDataset`: a permutation of its ``n`` items drawn from (seed,
     epoch), each index carrying the epoch as its draw number (``epoch * n + i``), so every epoch draws new crops in
     the main process and in worker processes alike. Lightning calls :meth:`set_epoch` (resumed runs repeat)."""
 
-    def __init__(self, n: int, seed: int = 0):
-        self.n, self.seed, self.epoch = int(n), int(seed), 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return self.n
-
     def __iter__(self) -> Iterator[int]:
-        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
         base = self.epoch * self.n
-        return iter((base + torch.randperm(self.n, generator=g)).tolist())
+        return iter(base + i for i in super().__iter__())
