@@ -60,7 +60,7 @@ def main() -> None:
     res = ROOT / "benchmarks" / "results"
     res.mkdir(parents=True, exist_ok=True)
     (res / "graphs_generic.json").write_text(json.dumps(out, indent=2))
-    lines = ["| dataset | training (CPU s) | degree MMD | clustering MMD | orbit MMD | train-vs-test floor (deg / clus / orbit) |",
+    lines = ["| dataset | training (s, wall, shared CPU) | degree MMD | clustering MMD | orbit MMD | train-vs-test floor (deg / clus / orbit) |",
              "|---|---|---|---|---|---|"]
     for r in rows:
         m, f = r["model"], r["train_vs_test"]
