@@ -80,8 +80,9 @@ def fcd(gen_smiles: Sequence[str], ref_smiles: Sequence[str]) -> float:
     if not gen_smiles or not ref_smiles:
         raise ValueError("FCD needs non-empty generated and reference SMILES lists")
     torch.set_num_threads(max(torch.get_num_threads(), 1))
-    model = _REFERENCE_CACHE.setdefault(("chemnet", ""), None) or load_ref_model()
-    _REFERENCE_CACHE[("chemnet", "")] = model
+    model = _REFERENCE_CACHE.get(("chemnet", ""))
+    if model is None:
+        model = _REFERENCE_CACHE[("chemnet", "")] = load_ref_model()
     key = _reference_key("fcd", ref_smiles)
     if key not in _REFERENCE_CACHE:
         _REFERENCE_CACHE[key] = _chemnet_stats(ref_smiles, model)
