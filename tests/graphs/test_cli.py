@@ -33,6 +33,17 @@ def test_train_sample_evaluate_community_small(env, tmp_path):
     assert r.exit_code == 0, r.output
     table = json.loads((tmp_path / "s" / "metrics.json").read_text())
     assert table["num_samples"] == 20 and all(table[k] >= 0 for k in ("degree", "clustering", "orbit"))
+    # fine-tuning from the trained model starts where it ended, not at a fresh network's loss
+    r = CliRunner().invoke(app, ["train", "--preset", "community_small", "--out", str(tmp_path / "ft"),
+                                 "--max-steps", "10", "--batch-size", "32", "--init-from", str(tmp_path / "run"),
+                                 "--lr", "1e-4"])
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(open(next((tmp_path / "ft").rglob("metrics.csv")))))
+    ft = [float(x["train/loss"]) for x in rows if x.get("train/loss")]
+    assert ft[0] < 0.8 * losses[0], (ft, losses)
+    r = CliRunner().invoke(app, ["train", "--preset", "ego_small", "--out", str(tmp_path / "bad"), "--max-steps", "1",
+                                 "--init-from", str(tmp_path / "run")])
+    assert r.exit_code != 0 and "differs" in str(r.exception)
 
 
 def test_unknown_preset_lists_presets():

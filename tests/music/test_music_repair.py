@@ -10,8 +10,8 @@ import torch
 from morphogen.music.data import GETScore, Note, NoteScore, Track, decode, encode
 from morphogen.music.evaluation import batch_grids
 from morphogen.music.metrics import find_parallels, parallel_counts, voice_frames
-from morphogen.music.models.repair import (TokenTables, allowed_pitches, grid_frames, note_cells, offending_notes,
-                                           repair_parallels)
+from morphogen.music.models.repair import (TokenTables, allowed_pitches, escalate, grid_frames, note_cells,
+                                           offending_notes, repair_parallels)
 from .music_helpers import VOICES, _model, _scores
 
 # block chords of 4 steps, voices S A T B; column 0 -> 1: tenor and bass rise a tone a fifth apart (one parallel
@@ -55,9 +55,24 @@ def test_detector_finds_the_known_parallel(setup):
     assert cells.sum() == 8 and cells[6:8, 4:8].all()  # bass pitch + duration rows, onset to the next onset
     cells = note_cells(gs.tokens, target, [(3, 4)], tables, context=1)
     assert cells[6:8, 0:12].all() and cells.sum() == 24
+    # one width per note: the bass note alone, the tenor note with one neighbour either side
+    cells = note_cells(gs.tokens, target, [(2, 4), (3, 4)], tables, context=[1, 0])
+    assert cells[4:6, 0:12].all() and cells[6:8, 4:8].all() and cells.sum() == 32
+    with pytest.raises(ValueError, match="context widths"):
+        note_cells(gs.tokens, target, [(2, 4)], tables, context=[0, 1])
     ok = allowed_pitches(gs.tokens, tables, [0, 1, 2, 3], 3, 4)
     assert not ok[vocab.pitch_token([50]).token]  # the parallel itself is forbidden
     assert ok[vocab.pitch_token([52]).token] and not ok[1]  # another pitch is fine; <empty> never
+
+
+def test_escalate_counts_rounds_in_a_row_at_the_same_spot():
+    first = escalate([(2, 8), (3, 40)], {}, 16)
+    assert first == {(2, 8): 1, (3, 40): 1}
+    # the tenor spot offends again (its note re-divided: onset 12), the bass one is gone; a new spot far away
+    second = escalate([(2, 12), (2, 60)], first, 16)
+    assert second == {(2, 12): 2, (2, 60): 1}
+    assert escalate([(2, 20), (3, 40)], second, 16) == {(2, 20): 3, (3, 40): 1}  # within reach of 12, not of 60
+    assert escalate([(1, 12)], second, 16) == {(1, 12): 1}  # another track is another spot
 
 
 def test_grid_frames_match_the_metric_on_generated_grids(setup):
@@ -105,6 +120,40 @@ def test_repair_keeps_sources_and_rows_consistent(setup, constrain):
         [COLUMNS[0], COLUMNS[0], COLUMNS[2], COLUMNS[3]])]) for v, n in enumerate(VOICES)]), vocab, VOICES).tokens)[4:8]
     out2, rep2 = repair_parallels(model.denoiser, model.process["score"], vocab, [0, 1, 2, 3], clean, target, 3)
     assert rep2.rounds == 0 and rep2.nfe == 0 and rep2.parallels == [0] and torch.equal(out2, clean)
+    with pytest.raises(ValueError, match="growth"):
+        repair_parallels(model.denoiser, model.process["score"], vocab, [0, 1, 2, 3], x, target, 1, growth=-1)
+
+
+def test_growing_window_still_touches_only_target_cells(setup):
+    model, vocab, hand = setup
+    gs = encode(hand, vocab, VOICES)
+    x = torch.from_numpy(gs.tokens)[None].repeat(3, 1, 1)
+    target = model.target_mask(x, ["tenor", "bass"])
+    out, rep = repair_parallels(model.denoiser, model.process["score"], vocab, [0, 1, 2, 3], x, target, rounds=4,
+                                steps=2, order="random", generator=torch.Generator().manual_seed(1), context=0,
+                                growth=2)
+    assert torch.equal(out[~target], x[~target])
+    assert rep.nfe == 2 * rep.rounds and len(rep.parallels) == rep.rounds + 1
+
+
+def test_no_worse_acceptance_never_adds_parallels(setup):
+    model, vocab, _ = setup
+    scores = _scores(3)
+    g, lengths, _ = batch_grids(model, scores)
+    gen = model.generate(g, ["alto", "tenor", "bass"], steps=3, seed=2, lengths=lengths, order="random")
+    tables = TokenTables(vocab)
+    voices = [0, 1, 2, 3]
+    for seed in range(3):
+        out, rep = repair_parallels(model.denoiser, model.process["score"], vocab, voices, gen.tokens, gen.target_mask,
+                                    rounds=5, steps=2, order="random", generator=torch.Generator().manual_seed(seed),
+                                    accept="no-worse")
+        assert all(a >= b for a, b in zip(rep.parallels, rep.parallels[1:]))  # per batch, hence per piece
+        assert torch.equal(out[~gen.target_mask], gen.tokens[~gen.target_mask])
+        final = sum(offending_notes(out[b].numpy(), tables, voices, {1, 2, 3})[0] for b in range(3))
+        assert final == rep.parallels[-1]
+    with pytest.raises(ValueError, match="accept"):
+        repair_parallels(model.denoiser, model.process["score"], vocab, voices, gen.tokens, gen.target_mask, 1,
+                         accept="best")
 
 
 def test_generate_and_cli_with_repair(setup, tmp_path):
@@ -126,11 +175,16 @@ def test_generate_and_cli_with_repair(setup, tmp_path):
         model.generate(g, ["alto"], steps=2, repair_rounds=1, repair_steps=0)
     ckpt = model.save(tmp_path / "tiny.safetensors")
     out = CliRunner().invoke(app, ["generate", "--checkpoint", str(ckpt), "--bars", "1", "--steps", "3", "--order",
-                                   "confidence", "--repair-rounds", "2", "--repair-constrain", "--out",
+                                   "confidence", "--repair-rounds", "2", "--repair-constrain", "--repair-growth", "1",
+                                   "--repair-accept", "no-worse", "--out",
                                    str(tmp_path / "o")])
     assert out.exit_code == 0, out.output
     report = json.loads(out.output[out.output.index("{"):])
     assert report["repair_rounds"] == 2 and report["repair_constrain"] is True and "repair" in report
+    assert report["repair_growth"] == 1 and report["repair_accept"] == "no-worse"
     bad = CliRunner().invoke(app, ["generate", "--checkpoint", str(ckpt), "--repair-steps", "0", "--out",
                                    str(tmp_path)])
     assert bad.exit_code != 0 and "repair-steps" in bad.output
+    bad = CliRunner().invoke(app, ["generate", "--checkpoint", str(ckpt), "--repair-accept", "best", "--out",
+                                   str(tmp_path)])
+    assert bad.exit_code != 0 and "repair-accept" in bad.output

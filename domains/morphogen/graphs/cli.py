@@ -45,6 +45,8 @@ def train(
     strategy: str = typer.Option("auto", help="Lightning strategy (auto, ddp, ...)"),
     max_minutes: Optional[float] = typer.Option(None, help="stop after this many minutes of training (Lightning max_time, counted across resumes); the EMA model is still written"),
     num_workers: int = typer.Option(0, help="DataLoader worker processes"),
+    init_from: Optional[str] = typer.Option(None, "--init-from", help="start from this model's weights (a model file or shipped name of the same preset; fresh optimiser)"),
+    lr: Optional[float] = typer.Option(None, help="override the preset's learning rate"),
 ):
     """Train a GDSS model from a preset (resumes from OUT/run/checkpoints/last.ckpt)."""
     import torch
@@ -55,7 +57,8 @@ def train(
     torch.set_num_threads(max(1, torch.get_num_threads()))
     opts = TrainerOptions(accelerator=accelerator, devices=devices, precision=precision, max_minutes=max_minutes,
                           num_workers=num_workers, strategy=strategy)
-    path = _train(preset, out, data, epochs, max_steps, batch_size, limit, seed, skip_invalid, trainer=opts)
+    path = _train(preset, out, data, epochs, max_steps, batch_size, limit, seed, skip_invalid, trainer=opts,
+                  init_from=init_from, lr=lr)
     typer.echo(f"wrote {path}")
 
 

@@ -187,9 +187,12 @@ class TrainerOptions:
 
 def train(preset_name: str, out: str | Path, data: str | None = None, epochs: int | None = None,
           max_steps: int = -1, batch_size: int | None = None, limit: int | None = None, seed: int = 0,
-          skip_invalid: bool = False, progress: bool = True, trainer: TrainerOptions | None = None) -> Path:
+          skip_invalid: bool = False, progress: bool = True, trainer: TrainerOptions | None = None,
+          init_from: str | None = None, lr: float | None = None) -> Path:
     """Fit the preset's GDSS model; writes ``out/model.safetensors`` (EMA weights + config) and Lightning logs.
 
+    ``init_from``: a model file (or shipped name) of the same preset whose weights start the run (the optimiser
+    starts fresh; a resumed run in ``out`` takes precedence); ``lr`` overrides the preset's learning rate.
     ``data`` may be a prepared file (``morphogen graphs prepare``): then nothing on this path imports RDKit,
     networkx or qm9pack."""
     from datetime import timedelta
@@ -210,6 +213,12 @@ def train(preset_name: str, out: str | Path, data: str | None = None, epochs: in
         print(f"skipped {len(prepared.train.skipped)} invalid records (first: {prepared.train.skipped[0]})")
     tr = preset["train"]
     joint, den = build(preset["process"]), build(preset["denoiser"])
+    if init_from is not None:
+        _, start, start_config = load_model(init_from)
+        if start_config["denoiser"] != preset["denoiser"]:
+            raise ValueError(f"--init-from {init_from}: its denoiser configuration differs from preset "
+                             f"'{preset_name}'")
+        den.load_state_dict(start.state_dict())
     g = prepared.train
     ds = _GraphDataset(g.x, g.adj, g.mask)
     bs = batch_size or int(tr["batch_size"])
@@ -221,7 +230,7 @@ def train(preset_name: str, out: str | Path, data: str | None = None, epochs: in
     config = {"process": preset["process"], "denoiser": preset["denoiser"], "dataset": preset["dataset"],
               "feature_names": g.feature_names, "max_nodes": g.max_nodes, "node_count_hist": counts,
               "sampler": preset.get("sampler", {"name": "s4", "args": {}}), "kind": prepared.kind}
-    module = GenerativeModule(joint, den, lr=float(tr["lr"]), weight_decay=float(tr.get("weight_decay", 0.0)),
+    module = GenerativeModule(joint, den, lr=float(lr if lr is not None else tr["lr"]), weight_decay=float(tr.get("weight_decay", 0.0)),
                               ema_decay=float(tr.get("ema_decay", 0.999)), seed=seed, config=config)
     out = Path(out)
     extra = {} if opts.max_minutes is None else {"max_time": timedelta(minutes=float(opts.max_minutes))}

@@ -93,6 +93,12 @@ _REPAIR_ROUNDS = typer.Option(0, "--repair-rounds", help="Repair parallel fifths
                               "the model (0 = off).")
 _REPAIR_STEPS = typer.Option(4, "--repair-steps", help="Network evaluations per repair round.")
 _REPAIR_CONTEXT = typer.Option(1, "--repair-context", help="Notes either side of an offending note re-masked with it.")
+_REPAIR_GROWTH = typer.Option(0, "--repair-growth", help="Widen the re-masked window by this many notes either side "
+                              "for each earlier round in a row that found a parallel at the same spot (0 = fixed "
+                              "--repair-context).")
+_REPAIR_ACCEPT = typer.Option("all", "--repair-accept", help="all (keep every refill: the model alone) | no-worse "
+                              "(undo a piece's refill that added parallels: the model proposes, the parallel count "
+                              "decides; a rule-based selection).")
 _REPAIR_CONSTRAIN = typer.Option(False, "--repair-constrain", help="Make the last repair round a hard constraint: "
                                  "redraw each offending note's pitch among tokens that make no parallel (a rule-based "
                                  "filter; off by default).")
@@ -115,6 +121,8 @@ def generate(
     repair_steps: int = _REPAIR_STEPS,
     repair_context: int = _REPAIR_CONTEXT,
     repair_constrain: bool = _REPAIR_CONSTRAIN,
+    repair_growth: int = _REPAIR_GROWTH,
+    repair_accept: str = _REPAIR_ACCEPT,
 ) -> None:
     """Generate target tracks given the input's other tracks; writes OUT/<stem>.mid, .musicxml and .png."""
     _threads()
@@ -136,7 +144,8 @@ def generate(
         score = NoteScore([Track(n) for n in model.track_names], (4, 4), "scratch")
         stem = "generated"
     _check_sampling(order, temperature, choice_noise)
-    repair = _repair_options(repair_rounds, repair_steps, repair_context, repair_constrain)
+    repair = _repair_options(repair_rounds, repair_steps, repair_context, repair_constrain, repair_growth,
+                             repair_accept)
     written, report = write_generation(model, score, tgt, steps, seed, out, stem, bars * model.steps_per_bar,
                                        order, temperature, choice_noise, repair)
     for w in written:
@@ -153,13 +162,18 @@ def _check_sampling(order: str, temperature: float, choice_noise: float = 0.0) -
         raise typer.BadParameter("must be >= 0", param_hint="--choice-noise")
 
 
-def _repair_options(rounds: int, steps: int, context: int, constrain: bool) -> dict:
+def _repair_options(rounds: int, steps: int, context: int, constrain: bool, growth: int = 0,
+                    accept: str = "all") -> dict:
+    from morphogen.music.models.repair import ACCEPT
+
+    if accept not in ACCEPT:
+        raise typer.BadParameter(f"must be one of {', '.join(ACCEPT)}", param_hint="--repair-accept")
     for name, value, least in (("--repair-rounds", rounds, 0), ("--repair-steps", steps, 1),
-                               ("--repair-context", context, 0)):
+                               ("--repair-context", context, 0), ("--repair-growth", growth, 0)):
         if value < least:
             raise typer.BadParameter(f"must be >= {least}", param_hint=name)
     return {"repair_rounds": rounds, "repair_steps": steps, "repair_context": context,
-            "repair_constrain": constrain}
+            "repair_constrain": constrain, "repair_growth": growth, "repair_accept": accept}
 
 
 def _parse_targets(text: str, tracks: list[str]) -> list[str]:
@@ -234,6 +248,8 @@ def evaluate(
     repair_steps: int = _REPAIR_STEPS,
     repair_context: int = _REPAIR_CONTEXT,
     repair_constrain: bool = _REPAIR_CONSTRAIN,
+    repair_growth: int = _REPAIR_GROWTH,
+    repair_accept: str = _REPAIR_ACCEPT,
 ) -> None:
     """NLL bound per 16th frame and harmonisation metrics (with Bach's pieces as reference); writes JSON."""
     _threads()
@@ -242,7 +258,8 @@ def evaluate(
     from morphogen.music.models.bundle import MusicModel
 
     _check_sampling(order, temperature, choice_noise)
-    repair = _repair_options(repair_rounds, repair_steps, repair_context, repair_constrain)
+    repair = _repair_options(repair_rounds, repair_steps, repair_context, repair_constrain, repair_growth,
+                             repair_accept)
     model = MusicModel.load(checkpoint)
     if data is None and split.startswith("jsb"):
         import os

@@ -44,8 +44,9 @@ def harmonize(model, scores: Sequence[NoteScore], targets: Sequence[str], steps:
               choice_noise: float = 0.0, repair: dict | None = None) -> Harmonized:
     """Generate the ``targets`` tracks of each piece given its other tracks (the whole piece at once); ``order``,
     ``temperature``, ``choice_noise`` and ``repair`` (keyword arguments ``repair_rounds``, ``repair_steps``,
-    ``repair_context``, ``repair_constrain``): see :meth:`MusicModel.generate`. ``nfe`` sums the batches' network
-    evaluations; ``repair`` sums the batches' repair reports."""
+    ``repair_context``, ``repair_constrain``, ``repair_growth``, ``repair_accept``): see
+    :meth:`MusicModel.generate`. ``nfe`` sums the batches' network evaluations; ``repair`` sums the batches'
+    repair reports."""
     out, grids, miss, orphan, nfe, rep = [], [], 0, 0, 0, None
     for start in range(0, len(scores), batch_size):
         part = list(scores[start: start + batch_size])
@@ -78,7 +79,8 @@ def _add_repair(total: dict | None, part: dict) -> dict:
             "parallels": [x + y for x, y in zip(pad(total["parallels"], n, None), pad(part["parallels"], n, None))],
             "cells": [x + y for x, y in zip(pad(total["cells"], m, 0), pad(part["cells"], m, 0))],
             "constrained": total["constrained"] or part["constrained"],
-            "unresolved": total["unresolved"] + part["unresolved"]}
+            "unresolved": total["unresolved"] + part["unresolved"],
+            "reverted": total.get("reverted", 0) + part.get("reverted", 0)}
 
 
 def load_split(split: str, data_dir: str | Path | None = None, limit: int | None = None) -> list[NoteScore]:

@@ -119,7 +119,8 @@ class MusicModel:
     def generate(self, grids: Tensor, targets: Sequence[str], steps: int = 100, seed: int = 0,
                  lengths: Sequence[int] | None = None, sampler: str = "ancestral", order: str = "ancestral",
                  temperature: float = 1.0, choice_noise: float = 0.0, repair_rounds: int = 0, repair_steps: int = 4,
-                 repair_context: int = 1, repair_constrain: bool = False) -> Generation:
+                 repair_context: int = 1, repair_constrain: bool = False, repair_growth: int = 0,
+                 repair_accept: str = "all") -> Generation:
         """Generate the ``targets`` tracks of ``grids`` (B, R, L) given every other entry (source tracks, padding).
 
         Target rows are overwritten; everything else is kept exactly. ``order``: ``"ancestral"`` (the default: the
@@ -131,8 +132,10 @@ class MusicModel:
 
         ``repair_rounds`` > 0 adds the repair stage of :mod:`morphogen.music.models.repair` after the generation:
         up to that many rounds that re-mask the target-voice notes of parallel fifths and octaves (and
-        ``repair_context`` notes either side) and resample them with the model in ``repair_steps`` evaluations each
-        (order "random" after ancestral sampling); ``repair_constrain`` makes the last round a hard constraint
+        ``repair_context`` notes either side, ``repair_growth`` more for each earlier round in a row that found a
+        parallel at the same spot) and resample them with the model in ``repair_steps`` evaluations each
+        (order "random" after ancestral sampling); ``repair_accept="no-worse"`` undoes a piece's refill that added
+        parallels (the model proposes, the rule decides); ``repair_constrain`` makes the last round a hard constraint
         that forbids pitches recreating a parallel (off by default). Repair evaluations are counted in ``nfe``.
         Runs on the device of the denoiser's weights; returns CPU tensors.
         """
@@ -151,9 +154,9 @@ class MusicModel:
         g = torch.Generator(device=device).manual_seed(int(seed))
         self.denoiser.eval()
         den = self.denoiser if temperature == 1.0 else _Tempered(self.denoiser, float(temperature))
-        if repair_rounds < 0 or repair_steps < 1 or repair_context < 0:
-            raise ValueError(f"need repair_rounds >= 0, repair_steps >= 1, repair_context >= 0; got "
-                             f"{repair_rounds}, {repair_steps}, {repair_context}")
+        if repair_rounds < 0 or repair_steps < 1 or repair_context < 0 or repair_growth < 0:
+            raise ValueError(f"need repair_rounds >= 0, repair_steps >= 1, repair_context >= 0, repair_growth >= 0;"
+                             f" got {repair_rounds}, {repair_steps}, {repair_context}, {repair_growth}")
         if order != "ancestral":
             from morphogen.music.models.unmask import ordered_unmask
 
@@ -176,7 +179,7 @@ class MusicModel:
                                            mask.to(device), repair_rounds, repair_steps,
                                            order if order != "ancestral" else "random", temperature, g, FIELD,
                                            choice_noise if order == "confidence" else 0.0, repair_context,
-                                           repair_constrain)
+                                           repair_constrain, repair_growth, repair_accept)
             nfe += report.nfe
         return Generation(out.cpu(), mask, nfe, report)
 

@@ -29,6 +29,7 @@ rule-based filter on top of the model: results that use it must say so.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -51,6 +52,7 @@ class RepairReport:
         cells: cells re-masked in each round.
         constrained: whether the last round was the constrained one.
         unresolved: constrained round: notes for which every pitch token would make a parallel (left unchanged).
+        reverted: ``accept="no-worse"``: refills of a piece undone because they had more parallels.
     """
 
     rounds: int = 0
@@ -59,10 +61,17 @@ class RepairReport:
     cells: list[int] = field(default_factory=list)
     constrained: bool = False
     unresolved: int = 0
+    reverted: int = 0
 
     def as_dict(self) -> dict:
         return {"rounds": self.rounds, "nfe": self.nfe, "parallels": list(self.parallels), "cells": list(self.cells),
-                "constrained": self.constrained, "unresolved": self.unresolved}
+                "constrained": self.constrained, "unresolved": self.unresolved, "reverted": self.reverted}
+
+
+#: what a repair round keeps: every refill, or only refills that do not add parallels to their piece
+ACCEPT = ("all", "no-worse")
+#: columns (16th notes) within which an offending note counts as the same spot as one of the previous round
+BAR = 16
 
 
 class TokenTables:
@@ -117,17 +126,32 @@ def offending_notes(tokens: np.ndarray, tables: TokenTables, tracks: list[int],
 
 
 def note_cells(tokens: np.ndarray, target: np.ndarray, notes: list[tuple[int, int]], tables: TokenTables,
-               context: int = 0) -> np.ndarray:
+               context: int | Sequence[int] = 0) -> np.ndarray:
     """(R, L) bool: the pitch and duration cells of each note (track, onset) and of ``context`` notes either side of
-    it in the same track, from its onset to the next onset of the track, inside ``target`` (R, L)."""
+    it in the same track (one number for all notes, or one per note), from its onset to the next onset of the track,
+    inside ``target`` (R, L)."""
+    ctx = [int(context)] * len(notes) if np.isscalar(context) else [int(c) for c in context]
+    if len(ctx) != len(notes):
+        raise ValueError(f"{len(notes)} notes but {len(ctx)} context widths")
     out = np.zeros(tokens.shape, dtype=bool)
-    for k, c in notes:
+    for (k, c), w in zip(notes, ctx):
         onsets = np.flatnonzero(tables.top[tokens[2 * k]] >= 0)
         i = int(np.searchsorted(onsets, c))
-        for j in range(max(i - context, 0), min(i + context + 1, len(onsets))):
+        for j in range(max(i - w, 0), min(i + w + 1, len(onsets))):
             stop = onsets[j + 1] if j + 1 < len(onsets) else tokens.shape[1]
             out[2 * k: 2 * k + 2, onsets[j]: stop] = True
     return out & target
+
+
+def escalate(notes: list[tuple[int, int]], previous: dict[tuple[int, int], int], reach: int
+             ) -> dict[tuple[int, int], int]:
+    """Strikes of this round's offending notes: 1 + the most strikes of a note of the same track that offended in
+    the previous round with its onset within ``reach`` columns (the same spot, possibly re-divided), else 1."""
+    out = {}
+    for k, c in notes:
+        near = [n for (kk, cc), n in previous.items() if kk == k and abs(cc - c) <= reach]
+        out[(k, c)] = 1 + max(near, default=0)
+    return out
 
 
 def allowed_pitches(tokens: np.ndarray, tables: TokenTables, tracks: list[int], k: int, c: int) -> np.ndarray:
@@ -156,7 +180,8 @@ def allowed_pitches(tokens: np.ndarray, tables: TokenTables, tracks: list[int], 
 def repair_parallels(denoiser, process, vocab: Vocabulary, voice_tracks: list[int], x: Tensor, target: Tensor,
                      rounds: int, steps: int = 4, order: str = "confidence", temperature: float = 1.0,
                      generator: torch.Generator | None = None, field_name: str = "score", noise: float = 0.0,
-                     context: int = 1, constrain: bool = False) -> tuple[Tensor, RepairReport]:
+                     context: int = 1, constrain: bool = False, growth: int = 0, accept: str = "all"
+                     ) -> tuple[Tensor, RepairReport]:
     """Run up to ``rounds`` repair rounds (module documentation) on complete grids.
 
     Args:
@@ -166,26 +191,44 @@ def repair_parallels(denoiser, process, vocab: Vocabulary, voice_tracks: list[in
         steps: network evaluations per unconstrained round; order ("confidence" | "random"), temperature, noise:
             as in :func:`ordered_unmask`.
         context: notes either side of an offending note re-masked with it.
+        growth: extra notes either side per earlier round in a row in which the same spot (same track, onset within
+            a bar) held a parallel: a stubborn parallel gets a wider window each round (0 = fixed ``context``).
         constrain: make the last round the constrained one.
+        accept: ``"all"`` (every refill is kept: the model alone) or ``"no-worse"`` (a piece whose refill has more
+            parallels than before the round goes back to its previous grid: the model proposes, the parallel
+            count decides; results that use it must say so).
     Returns:
         the repaired grids (B, R, L) and a :class:`RepairReport`.
     """
-    if rounds < 0 or steps < 1 or context < 0:
-        raise ValueError(f"need rounds >= 0, steps >= 1, context >= 0; got {rounds}, {steps}, {context}")
+    if accept not in ACCEPT:
+        raise ValueError(f"accept must be one of {ACCEPT}, got {accept!r}")
+    if rounds < 0 or steps < 1 or context < 0 or growth < 0:
+        raise ValueError(f"need rounds >= 0, steps >= 1, context >= 0, growth >= 0; got {rounds}, {steps}, "
+                         f"{context}, {growth}")
     tables = TokenTables(vocab)
     k = process.mask_id
     rep = RepairReport()
     x = x.clone()
     tgt_np = target.cpu().numpy()
     target_tracks = [set(np.flatnonzero(tgt_np[b, 0::2].any(axis=1)).tolist()) for b in range(x.shape[0])]
+    strikes: list[dict] = [{} for _ in range(x.shape[0])]
+    before = None
     for r in range(rounds + 1):
         xs = x.cpu().numpy()
         found = [offending_notes(xs[b], tables, voice_tracks, target_tracks[b]) for b in range(x.shape[0])]
+        if accept == "no-worse" and before is not None:
+            prev_x, prev_found = before
+            for b in range(x.shape[0]):
+                if found[b][0] > prev_found[b][0]:
+                    x[b], found[b] = prev_x[b], prev_found[b]
+                    rep.reverted += 1
+            xs = x.cpu().numpy()
         rep.parallels.append(sum(n for n, _ in found))
         if r == rounds or not any(notes for _, notes in found):
             break
         rep.rounds += 1
         if constrain and r == rounds - 1:
+            before = None
             rep.constrained = True
             done = _constrained_round(denoiser, process, tables, voice_tracks, x, target,
                                       [notes for _, notes in found], temperature, generator, field_name)
@@ -193,10 +236,14 @@ def repair_parallels(denoiser, process, vocab: Vocabulary, voice_tracks: list[in
             rep.nfe, rep.unresolved = rep.nfe + nfe, unresolved
             rep.cells.append(cells)
             continue
-        remask = np.stack([note_cells(xs[b], tgt_np[b], found[b][1], tables, context) for b in range(x.shape[0])])
+        strikes = [escalate(found[b][1], strikes[b], BAR) for b in range(x.shape[0])]
+        remask = np.stack([note_cells(xs[b], tgt_np[b], found[b][1], tables,
+                                      [context + growth * (strikes[b][n] - 1) for n in found[b][1]])
+                           for b in range(x.shape[0])])
         rep.cells.append(int(remask.sum()))
         remask_t = torch.from_numpy(remask).to(x.device)
         start = torch.where(remask_t, torch.full_like(x, k), x)
+        before = (x.clone(), found)
         x = ordered_unmask(denoiser, process, x, target, steps, order, temperature, generator, field_name, noise,
                            start=start)
         rep.nfe += steps
