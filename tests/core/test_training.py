@@ -139,6 +139,11 @@ def test_checkpoint_round_trip_and_corruption(tmp_path):
     back, cfg = load_model(path)
     torch.testing.assert_close(back["w"], sd["w"])
     assert cfg == {"class": "x", "args": {"n": 3}}
+    old = os.umask(0o022)
+    try:  # an ordinary file's permissions, not the 0600 of the temporary file it was written to
+        assert (save_model(tmp_path / "p.safetensors", sd, {}).stat().st_mode & 0o777) == 0o644
+    finally:
+        os.umask(old)
     data = path.read_bytes()
     (tmp_path / "trunc.safetensors").write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="trunc.safetensors: corrupt or truncated"):

@@ -106,3 +106,32 @@ def test_real_pools(shared_data):
         assert all(0 <= r.frac_coords.min() and r.frac_coords.max() < 1 for r in recs)
         if name == "carbon_24":
             assert {int(z) for r in recs for z in r.atomic_numbers} == {6}
+
+
+def test_load_splits_caches_parsed_csv_and_notices_edits(tmp_path, monkeypatch):
+    import os
+
+    from morphogen.crystals.experiment import load_preset, load_splits
+
+    monkeypatch.setenv("MORPHOGEN_CACHE", str(tmp_path / "cache"))
+    pool = write_cdvae_csv(tmp_path / "pool.csv", [perovskite(a=3.8 + 0.02 * i) for i in range(10)])
+    preset = load_preset("perov_5")
+    first = load_splits(preset, pool)
+    entries = list((tmp_path / "cache" / "crystals").glob("pool-*.json.gz"))
+    assert len(entries) == 1
+    again = load_splits(preset, pool)  # from the cache: the same records, field by field
+    for a, b in zip(first.train + first.val + first.test, again.train + again.val + again.test):
+        assert a.material_id == b.material_id and a.row == b.row and a.properties == b.properties
+        np.testing.assert_array_equal(a.lattice, b.lattice)
+        np.testing.assert_array_equal(a.frac_coords, b.frac_coords)
+        np.testing.assert_array_equal(a.atomic_numbers, b.atomic_numbers)
+    # an edited file is parsed again (and a bad row still names itself)
+    write_cdvae_csv(pool, [perovskite(), rocksalt()], broken_at=1)
+    os.utime(pool, ns=(1, 1))
+    with pytest.raises(CifParseError, match="pool.csv"):
+        load_splits(preset, pool)
+    # caching off: nothing written
+    monkeypatch.setenv("MORPHOGEN_CACHE", "off")
+    write_cdvae_csv(tmp_path / "other.csv", [perovskite()] * 10)
+    load_splits(preset, tmp_path / "other.csv")
+    assert not list((tmp_path / "cache" / "crystals").glob("other-*"))

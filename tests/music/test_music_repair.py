@@ -188,3 +188,21 @@ def test_generate_and_cli_with_repair(setup, tmp_path):
     bad = CliRunner().invoke(app, ["generate", "--checkpoint", str(ckpt), "--repair-accept", "best", "--out",
                                    str(tmp_path)])
     assert bad.exit_code != 0 and "repair-accept" in bad.output
+
+
+def test_repair_refuses_a_model_whose_tracks_are_not_voices():
+    import copy
+
+    from morphogen.music.training import build_model, load_preset
+
+    scores = _scores(2)
+    preset = copy.deepcopy(load_preset("chorales"))
+    preset["data"]["tracks"] = ["melody", "bass", "piano", "strings"]
+    from morphogen.music.data import build_vocabulary
+
+    vocab = build_vocabulary(scores, range(-1, 2), 16)
+    model = build_model(preset, vocab, {"d_model": 32, "layers": 1, "heads": 2, "d_token": 8, "dropout": 0.0})
+    g = model.empty_grid(16)[None]
+    with pytest.raises(ValueError, match="vocal part writing"):
+        model.generate(g, ["bass"], steps=2, repair_rounds=1)
+    assert model.generate(g, ["bass"], steps=2).tokens.shape == g.shape  # without repair it generates

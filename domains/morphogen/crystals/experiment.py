@@ -69,15 +69,44 @@ def load_splits(preset: dict, data: str | os.PathLike | None = None, limit: int 
         cut = (lambda r: r[:limit]) if limit is not None else (lambda r: r)
         return DataSplits(cut(parts["train"]), cut(parts["val"]), cut(parts["test"]), f"{path} ({header['source']})")
     if path.is_dir() and (path / "train.csv").is_file():
-        test = read_cdvae_csv(path / "test.csv", **opts) if (path / "test.csv").is_file() else []
-        return DataSplits(read_cdvae_csv(path / "train.csv", **opts), read_cdvae_csv(path / "val.csv", **opts), test,
+        test = _read_csv_cached(path / "test.csv", opts) if (path / "test.csv").is_file() else []
+        return DataSplits(_read_csv_cached(path / "train.csv", opts), _read_csv_cached(path / "val.csv", opts), test,
                           str(path))
     pool = path / "pool.csv" if path.is_dir() else path
-    records = read_cdvae_csv(pool, **opts)
+    records = _read_csv_cached(pool, opts)
     sp = preset["data"].get("split", {})
     s = split_indices(len(records), tuple(sp.get("fractions", (0.8, 0.1, 0.1))), int(sp.get("seed", 0)))
     return DataSplits([records[i] for i in s.train], [records[i] for i in s.val], [records[i] for i in s.test],
                       str(pool))
+
+
+def _read_csv_cached(path: Path, opts: dict) -> list:
+    """:func:`read_cdvae_csv` of ``path`` with ``opts``, kept in ``$MORPHOGEN_CACHE/crystals`` as a prepared file
+    keyed by the file's fingerprint and the options (parsing and Niggli-reducing Perov-5 takes ~15 s; reading the
+    cache well under a second). A read error is raised exactly as without the cache (nothing is cached then)."""
+    import hashlib
+    import json
+
+    from morphogen.crystals.data import read_cdvae_csv
+    from morphogen.crystals.data.prepared import PREPARED_FORMAT, PreparedDataError, read_prepared, write_prepared
+    from morphogen.utils.cache import cache_dir, file_fingerprint
+
+    root = cache_dir()
+    if root is None or not Path(path).is_file():
+        return read_cdvae_csv(path, **opts)
+    key = json.dumps({"format": PREPARED_FORMAT, "file": file_fingerprint(path), **opts}, sort_keys=True)
+    cached = root / "crystals" / f"{Path(path).stem}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json.gz"
+    if cached.is_file():
+        try:
+            return read_prepared(cached)[0]["train"]
+        except PreparedDataError:
+            pass  # a damaged cache entry: parse again and overwrite it
+    records = read_cdvae_csv(path, **opts)
+    try:
+        write_prepared(cached, {"train": records}, source=str(path), options=opts)
+    except OSError:
+        pass  # a read-only cache folder only costs the parse next time
+    return records
 
 
 # -- models ---------------------------------------------------------------------------------------------------------

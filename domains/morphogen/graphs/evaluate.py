@@ -10,7 +10,7 @@ def canonical_set(smiles: list[str]) -> set[str]:
     (``$MORPHOGEN_CACHE``), keyed by a hash of the list: canonicalising QM9's 118k training molecules takes ~20 s."""
     import hashlib
 
-    from morphogen.graphs.data.prepared import cache_dir
+    from morphogen.utils.cache import cache_dir
     from morphogen.graphs.metrics.molecules import canonical
 
     root = cache_dir()

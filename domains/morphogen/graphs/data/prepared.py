@@ -30,6 +30,7 @@ from typing import Any
 import torch
 
 from morphogen.graphs.data.dense import DenseGraphs
+from morphogen.utils.cache import cache_dir, file_fingerprint  # noqa: F401  (file_fingerprint: re-exported)
 
 MARKER = "morphogen_prepared"
 FORMAT = 1
@@ -187,14 +188,6 @@ def _to_networkx(records: list[dict], path: Path) -> list:
     return out
 
 
-def cache_dir() -> Path | None:
-    """``$MORPHOGEN_CACHE`` (default ``~/.cache/morphogen``); None when set to ``off``, ``none`` or ``0``."""
-    env = os.environ.get("MORPHOGEN_CACHE")
-    if env is not None and env.strip().lower() in ("off", "none", "0", "false", ""):
-        return None
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "morphogen"
-
-
 def cache_path(preset: str, key: dict) -> Path | None:
     """The cache file of ``preset`` for ``key`` (a JSON-able dict of everything the featurised data depends on)."""
     root = cache_dir()
@@ -203,10 +196,3 @@ def cache_path(preset: str, key: dict) -> Path | None:
     digest = hashlib.sha256(json.dumps({"format": FORMAT, **key}, sort_keys=True).encode()).hexdigest()[:16]
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in preset)
     return root / "graphs" / f"{safe}-{digest}.safetensors"
-
-
-def file_fingerprint(path: str | os.PathLike) -> list:
-    """[resolved path, size, mtime in ns] of a file: part of a cache key."""
-    p = Path(path).resolve()
-    st = p.stat()
-    return [str(p), st.st_size, st.st_mtime_ns]

@@ -29,8 +29,12 @@ JSB_FILE = "Jsb16thSeparated.json"
 JSB_SPLITS = ("train", "valid", "test")
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("MORPHOGEN_CACHE", Path.home() / ".cache" / "morphogen")) / "music"
+def cache_dir() -> Path | None:
+    """The music folder of the core's cache (``$MORPHOGEN_CACHE``); None when caching is off."""
+    from morphogen.utils.cache import cache_dir as root
+
+    base = root()
+    return None if base is None else base / "music"
 
 
 # -- music21 -----------------------------------------------------------------------------------------------------
@@ -156,7 +160,9 @@ def load_corpus_chorales(split: str | None = None, limit: int | None = None, use
     """
     if split not in (None, "train", "test"):
         raise ValueError(f"split must be 'train', 'test' or None, got {split!r}")
-    cache = cache_dir() / "bach_chorales.json"
+    folder = cache_dir()
+    use_cache = use_cache and folder is not None
+    cache = folder / "bach_chorales.json" if folder is not None else None
     records: list[dict] | None = None
     if use_cache and cache.is_file() and limit is None:
         try:

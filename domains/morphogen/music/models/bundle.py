@@ -157,6 +157,12 @@ class MusicModel:
         if repair_rounds < 0 or repair_steps < 1 or repair_context < 0 or repair_growth < 0:
             raise ValueError(f"need repair_rounds >= 0, repair_steps >= 1, repair_context >= 0, repair_growth >= 0;"
                              f" got {repair_rounds}, {repair_steps}, {repair_context}, {repair_growth}")
+        if repair_rounds > 0:
+            from morphogen.music.data.chorales import VOICES
+
+            if not set(self.track_names) <= set(VOICES):
+                raise ValueError(f"repairing parallel fifths / octaves is a rule of vocal part writing; this model's "
+                                 f"tracks {list(self.track_names)} are not all among {VOICES}")
         if order != "ancestral":
             from morphogen.music.models.unmask import ordered_unmask
 
