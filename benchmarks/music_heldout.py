@@ -89,8 +89,8 @@ def write_md(res: dict) -> str:
         f" confidence-ordered unmasking steps (choice noise {NOISE}), then the repair setting of the row (see"
         " `benchmarks/music_heldout.py`: `r16` = 16 repair rounds refilled by the model; `r16nw` = refills that add"
         " parallels undone; `r16g1` = a window that widens at stubborn spots; `r16c` = the 16th round"
-        " rule-constrained). NFE: network evaluations of"
-        " a batch of 16 pieces, repair included.", "",
+        " rule-constrained). NFE: network evaluations summed"
+        " over the batches of 16 pieces (three for 36 pieces: 3 x 50 without repair), repair included.", "",
         f"Bar: range >= 0.95, parallels <= {2 * b['parallels_per_100']:.3f} per 100 transitions (2 x Bach's), chord"
         f" share within 0.10 of Bach's {b['chord_share']:.3f}.", "",
         "| setting | seed | NFE | range | parallels /100 (5ths+8ves / transitions) | chord share | crossing % |"
