@@ -35,9 +35,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine_info  # noqa: E402
+from music_repair import KEYS, TARGETS, bach  # noqa: E402  (the same metrics and reference row)
 
 RESULTS = Path(__file__).parent / "results"
-TARGETS = ["alto", "tenor", "bass"]
 STEPS, NOISE = 50, 4.5
 SETTINGS = {
     "none": {"repair_rounds": 0},
@@ -46,8 +46,6 @@ SETTINGS = {
     "r16nw": {"repair_rounds": 16, "repair_steps": 4, "repair_context": 1, "repair_accept": "no-worse"},
     "r16c": {"repair_rounds": 16, "repair_steps": 4, "repair_context": 1, "repair_constrain": True},
 }
-KEYS = ("range_share", "parallels_per_100", "parallel_fifths", "parallel_octaves", "voice_transitions",
-        "crossing_percent", "chord_share", "pitch_class_overlap", "duration_overlap", "notes")
 
 
 def measure(model, scores, setting: str, seed: int) -> dict:
@@ -64,16 +62,6 @@ def measure(model, scores, setting: str, seed: int) -> dict:
     d = m.compute().as_dict()
     return {"setting": setting, "seed": seed, **repair, "nfe": gen.nfe, "seconds": round(seconds, 1),
             "repair": gen.repair, **{k: d[k] for k in KEYS}}
-
-
-def bach(model, scores) -> dict:
-    from morphogen.music.metrics.harmonization import HarmonizationMetrics
-
-    m = HarmonizationMetrics(model.track_names, TARGETS)
-    for s in scores:
-        m.update(s)
-    d = m.compute().as_dict()
-    return {k: d[k] for k in KEYS if "overlap" not in k}
 
 
 def meets_bar(row: dict, ref: dict) -> bool:
