@@ -54,7 +54,7 @@ def load_splits(preset: dict, data: str | os.PathLike | None = None, limit: int 
     """Read a dataset: a folder with CDVAE's train.csv / val.csv (/ test.csv), one CSV (or a folder with
     pool.csv) split with the preset's seeded fractions, or a prepared file (``.json.gz``, see
     :mod:`morphogen.crystals.data.prepared`: no pymatgen needed)."""
-    from morphogen.crystals.data import read_cdvae_csv, split_indices
+    from morphogen.crystals.data import split_indices
 
     path = Path(data) if data is not None else default_data_location(preset["name"])
     opts = {"niggli": preset["data"]["niggli"], "primitive": preset["data"]["primitive"], "limit": limit}
