@@ -230,7 +230,8 @@ def train(preset_name: str, out: str | Path, data: str | None = None, epochs: in
     config = {"process": preset["process"], "denoiser": preset["denoiser"], "dataset": preset["dataset"],
               "feature_names": g.feature_names, "max_nodes": g.max_nodes, "node_count_hist": counts,
               "sampler": preset.get("sampler", {"name": "s4", "args": {}}), "kind": prepared.kind}
-    module = GenerativeModule(joint, den, lr=float(lr if lr is not None else tr["lr"]), weight_decay=float(tr.get("weight_decay", 0.0)),
+    module = GenerativeModule(joint, den, lr=float(lr if lr is not None else tr["lr"]),
+                              weight_decay=float(tr.get("weight_decay", 0.0)),
                               ema_decay=float(tr.get("ema_decay", 0.999)), seed=seed, config=config)
     out = Path(out)
     extra = {} if opts.max_minutes is None else {"max_time": timedelta(minutes=float(opts.max_minutes))}

@@ -154,9 +154,9 @@ class MusicModel:
         g = torch.Generator(device=device).manual_seed(int(seed))
         self.denoiser.eval()
         den = self.denoiser if temperature == 1.0 else _Tempered(self.denoiser, float(temperature))
-        if repair_rounds < 0 or repair_steps < 1 or repair_context < 0 or repair_growth < 0:
-            raise ValueError(f"need repair_rounds >= 0, repair_steps >= 1, repair_context >= 0, repair_growth >= 0;"
-                             f" got {repair_rounds}, {repair_steps}, {repair_context}, {repair_growth}")
+        from morphogen.music.models.repair import check_repair_args
+
+        check_repair_args(repair_rounds, repair_steps, repair_context, repair_growth, repair_accept)
         if repair_rounds > 0:
             from morphogen.music.data.chorales import VOICES
 

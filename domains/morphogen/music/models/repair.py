@@ -176,6 +176,15 @@ def allowed_pitches(tokens: np.ndarray, tables: TokenTables, tracks: list[int], 
     return ok[:-1]  # drop the mask id
 
 
+def check_repair_args(rounds: int, steps: int, context: int, growth: int = 0, accept: str = "all") -> None:
+    """ValueError naming the argument when a repair setting is out of range (checked before any sampling)."""
+    if accept not in ACCEPT:
+        raise ValueError(f"repair accept must be one of {ACCEPT}, got {accept!r}")
+    if rounds < 0 or steps < 1 or context < 0 or growth < 0:
+        raise ValueError(f"need repair_rounds >= 0, repair_steps >= 1, repair_context >= 0, repair_growth >= 0; "
+                         f"got {rounds}, {steps}, {context}, {growth}")
+
+
 @torch.no_grad()
 def repair_parallels(denoiser, process, vocab: Vocabulary, voice_tracks: list[int], x: Tensor, target: Tensor,
                      rounds: int, steps: int = 4, order: str = "confidence", temperature: float = 1.0,
@@ -200,11 +209,7 @@ def repair_parallels(denoiser, process, vocab: Vocabulary, voice_tracks: list[in
     Returns:
         the repaired grids (B, R, L) and a :class:`RepairReport`.
     """
-    if accept not in ACCEPT:
-        raise ValueError(f"accept must be one of {ACCEPT}, got {accept!r}")
-    if rounds < 0 or steps < 1 or context < 0 or growth < 0:
-        raise ValueError(f"need rounds >= 0, steps >= 1, context >= 0, growth >= 0; got {rounds}, {steps}, "
-                         f"{context}, {growth}")
+    check_repair_args(rounds, steps, context, growth, accept)
     tables = TokenTables(vocab)
     k = process.mask_id
     rep = RepairReport()
