@@ -7,9 +7,13 @@ Carbon-24 (many polymorphs per formula): the best of k = 1, 5, 20 samples.
 
     python benchmarks/crystals_csp.py --dataset perov_5 --models bfn=PATH,diffusion=PATH,flow=perov_5
     python benchmarks/crystals_csp.py --dataset carbon_24 --models bfn=carbon_24 --k 1,5,20 --steps 100
+    python benchmarks/crystals_csp.py --models "flow=perov_5,flow-renoise=perov_5@renoise" --steps 50 --tag _samplers
+
+A model is ``label=checkpoint`` or ``label=checkpoint@sampler`` (a sampler override as ``predict --sampler`` takes
+it, e.g. ``renoise`` or ``renoise:start=0.5``).
 
 Models are shipped names or model files; the split is the preset's (seed 0, 80/10/10 of the pool in
-../shared/data). Writes benchmarks/results/crystals_<dataset>.{json,md}.
+../shared/data). Writes benchmarks/results/crystals_<dataset><tag>.{json,md}.
 """
 from __future__ import annotations
 
@@ -44,6 +48,7 @@ def main() -> None:
     ap.add_argument("--steps", default="10,20,50,100")
     ap.add_argument("--k", default="1")
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--tag", default="", help="suffix of the result files")
     a = ap.parse_args()
     splits = load_splits(load_preset(a.dataset), a.data)
     test = splits.test[:a.limit] if a.limit else splits.test
@@ -53,18 +58,21 @@ def main() -> None:
     rows = []
     for spec in a.models.split(","):
         label, ckpt = spec.split("=", 1)
+        ckpt, _, sampler = ckpt.partition("@")
         model = load_crystal_model(ckpt)
         for steps in [int(s) for s in a.steps.split(",")]:
             t0 = time.time()
             samples = [[] for _ in test]
             for j in range(max(ks)):
-                out = sample_structures(model, [r.atomic_numbers for r in test], steps=steps, seed=j)
+                out = sample_structures(model, [r.atomic_numbers for r in test], steps=steps, seed=j,
+                                         sampler=sampler or None)
                 for i, s in enumerate(out):
                     samples[i].append(s)
             sec = time.time() - t0
             for k in ks:
                 res = csp_match([s[:k] for s in samples], refs)
-                row = {"model": label, "checkpoint": ckpt, "process": model.process, "steps": steps,
+                row = {"model": label, "checkpoint": ckpt, "process": model.process,
+                       "sampler": sampler or model.sampler["name"], "steps": steps,
                        "nfe": steps, "k": k, "match_rate": res.match_rate, "rmse": res.rmse, "n": res.n,
                        "structures_per_second": len(test) * max(ks) / sec}
                 if a.dataset == "perov_5":
@@ -79,9 +87,9 @@ def main() -> None:
            "matcher": "StructureMatcher(stol=0.5, angle_tol=10, ltol=0.3); RMSE normalised by (V/N)^(1/3)"}
     res_dir = ROOT / "benchmarks" / "results"
     res_dir.mkdir(parents=True, exist_ok=True)
-    (res_dir / f"crystals_{a.dataset}.json").write_text(json.dumps(out, indent=2))
-    head = "| model | process | NFE | k | match rate | RMSE |"
-    sep = "|---|---|---|---|---|---|"
+    (res_dir / f"crystals_{a.dataset}{a.tag}.json").write_text(json.dumps(out, indent=2))
+    head = "| model | process | sampler | NFE | k | match rate | RMSE |"
+    sep = "|---|---|---|---|---|---|---|"
     if a.dataset == "perov_5":
         head += " ABX3 match | mixed-anion match |"
         sep += "---|---|"
@@ -90,11 +98,11 @@ def main() -> None:
     lines = [f"{a.dataset}: held-out test split (n = {len(test)}), one thread of {out['machine']['cpu']}", "",
              head, sep]
     for r in rows:
-        line = f"| {r['model']} | {r['process']} | {r['nfe']} | {r['k']} | {r['match_rate']:.3f} | {r['rmse']:.4f} |"
+        line = f"| {r['model']} | {r['process']} | {r['sampler']} | {r['nfe']} | {r['k']} | {r['match_rate']:.3f} | {r['rmse']:.4f} |"
         if a.dataset == "perov_5":
             line += f" {r['ABX3']['match_rate']:.3f} | {r['mixed anions']['match_rate']:.3f} |"
         lines.append(line + f" {r['structures_per_second']:.1f} |")
-    (res_dir / f"crystals_{a.dataset}.md").write_text("\n".join(lines) + "\n")
+    (res_dir / f"crystals_{a.dataset}{a.tag}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

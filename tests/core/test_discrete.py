@@ -162,7 +162,7 @@ def test_prior_time_dtype_follows_request():
 
 
 def test_capabilities_and_sampler_compatibility():
-    assert MaskedDiffusion(K).capabilities == {"ancestral", "unmask"}
+    assert MaskedDiffusion(K).capabilities == {"ancestral", "unmask", "renoise"}
     for proc in (MaskedDiffusion(K), UniformDiscrete(K), BernoulliDiffusion()):
         assert Ancestral.compatible_with(proc)
 

@@ -245,13 +245,13 @@ def test_bad_input_is_named():
 
 def test_capabilities_and_configuration():
     wg, fm = WrappedGaussian(sigma_min=0.01), TorusFlowMatching(period=2.0)
-    assert wg.capabilities == {"ancestral", "langevin"} and fm.capabilities == {"ancestral"}
+    assert wg.capabilities == {"ancestral", "langevin", "renoise"} and fm.capabilities == {"ancestral", "renoise"}
     names = compatible_samplers(wg)
     assert {"ancestral", "langevin"} <= set(names)
     assert not {"dpm_solver", "ode_euler", "heun", "euler_maruyama", "bfn"} & set(names)
     # the PC sampler with an ancestral predictor needs exactly what the process has
     assert get_sampler("pc", predictor="ancestral").requirements() <= wg.capabilities
-    assert compatible_samplers(fm) == ["ancestral"]
+    assert compatible_samplers(fm) == ["ancestral", "renoise"]
     rebuilt = build(spec_of(wg))
     assert isinstance(rebuilt, WrappedGaussian) and rebuilt.sigma_min == 0.01 and rebuilt.n_images == wg.n_images
     assert build(spec_of(fm)).period == 2.0

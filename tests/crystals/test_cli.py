@@ -36,6 +36,10 @@ def test_train_predict_generate_evaluate(tmp_path):
     assert rows[0]["material_id"] == "m-0" and rows[1]["sample"] == "1"
     assert all((out / row["path"]).is_file() for row in rows if row["path"])
     assert (out / "0_1.cif").is_file() or rows[1]["path"] == ""
+    # the periodic Bayesian flow has no re-noising sampler: refused before sampling, naming the option
+    r = runner.invoke(app, ["predict", "--checkpoint", str(ckpt), "--compositions", str(data), "--sampler", "renoise",
+                            "--out", str(tmp_path / "none")])
+    assert r.exit_code == 2 and "--sampler" in r.output and not (tmp_path / "none").exists()
     r = runner.invoke(app, ["evaluate", "--predictions", str(out), "--reference", str(data)])
     assert r.exit_code == 0, r.output
     table = json.loads((out / "metrics.json").read_text())["csp"]
@@ -49,6 +53,10 @@ def test_train_predict_generate_evaluate(tmp_path):
     r = runner.invoke(app, ["generate", "--checkpoint", str(tmp_path / "gen" / "model.safetensors"),
                             "--num-samples", "6", "--steps", "4", "--out", str(tmp_path / "g")])
     assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["generate", "--checkpoint", str(tmp_path / "gen" / "model.safetensors"), "--num-samples",
+                            "3", "--steps", "4", "--sampler", "renoise:start=0.5", "--out", str(tmp_path / "g2")])
+    assert r.exit_code == 0, r.output
+    assert "wrote" in r.output and (tmp_path / "g2" / "index.csv").is_file()
     r = runner.invoke(app, ["predict", "--checkpoint", str(tmp_path / "gen" / "model.safetensors"),
                             "--compositions", str(data), "--out", str(tmp_path / "x")])
     assert r.exit_code == 2 and "generate" in r.output

@@ -256,10 +256,27 @@ def read_losses(run_dir: Path) -> list:
 
 
 # -- sampling -------------------------------------------------------------------------------------------------------
-def _sampler(model: CrystalModel, steps: int | None):
+def _option_value(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def make_sampler(model: CrystalModel, steps: int | None, sampler: str | None = None):
+    """The checkpoint's sampler, or ``sampler`` ("NAME" or "NAME:key=value,...", e.g. "renoise:start=0.5") with the
+    checkpoint's number of steps unless ``steps`` is given."""
     from morphogen.samplers.registry import get_sampler
 
     spec = dict(model.sampler)
+    if sampler:
+        name, _, opts = sampler.partition(":")
+        spec = {"name": name.strip(), "steps": spec.get("steps", 50)}
+        for item in filter(None, (o.strip() for o in opts.split(","))):
+            key, eq, val = item.partition("=")
+            if not eq:
+                raise ValueError(f"sampler option '{item}' in '{sampler}' is not key=value")
+            spec[key.strip()] = _option_value(val.strip())
     name = spec.pop("name")
     if steps is not None:
         trained = spec.get("steps")
@@ -290,9 +307,10 @@ def _decode(model: CrystalModel, lattice, coords, types, mask) -> list:
 
 def sample_structures(model: CrystalModel, atomic_numbers: Sequence[np.ndarray] | None = None,
                       num_samples: int | None = None, steps: int | None = None, batch_size: int = 512,
-                      seed: int = 0) -> list:
+                      seed: int = 0, sampler: str | None = None) -> list:
     """CSP (``atomic_numbers`` given, one cell per entry) or generation (``num_samples`` cells, atom counts drawn
-    from the training histogram). Returns pymatgen Structures (None for a sample that is no cell)."""
+    from the training histogram). Returns pymatgen Structures (None for a sample that is no cell).
+    ``sampler``: override the checkpoint's sampler ("renoise", "renoise:start=0.5", ...; see :func:`make_sampler`)."""
     import torch
 
     from morphogen.crystals.data import pad_atoms
@@ -309,7 +327,8 @@ def sample_structures(model: CrystalModel, atomic_numbers: Sequence[np.ndarray] 
         p = np.asarray(list(model.num_atoms.values()), dtype=np.float64)
         rng = np.random.default_rng(seed)
         cells = [np.ones(int(k), dtype=np.int64) for k in rng.choice(ks, size=int(num_samples), p=p / p.sum())]
-    sampler = _sampler(model, steps)
+    sampler = make_sampler(model, steps, sampler)
+    sampler.check(model.joint)
     out = []
     model.denoiser.eval()
     for start in range(0, len(cells), batch_size):

@@ -105,7 +105,8 @@ class Process(Configurable, ABC):
         ``"langevin"``    the process gives a score (``convert(..., "score")``) and noise (``sample_noise``), so
                           Langevin correctors apply (``project`` maps the result back onto the domain);
         ``"unmask"``      absorbing-state discrete diffusion;
-        ``"bayesian_flow"`` Bayesian flow: the state holds the parameters of a belief, updated by receiver samples.
+        ``"bayesian_flow"`` Bayesian flow: the state holds the parameters of a belief, updated by receiver samples;
+        ``"renoise"``     ``corrupt`` of a data estimate is a valid sampler state at any t (the re-noising sampler).
     """
 
     capabilities: ClassVar[frozenset[str]] = frozenset()

@@ -49,7 +49,7 @@ class BernoulliDiffusion(Process):
             (minimised by the exact posterior P(x1 = 1 | x_t) at every t).
     """
 
-    capabilities: ClassVar[frozenset[str]] = frozenset({"ancestral"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"ancestral", "renoise"})
     prediction_kinds: ClassVar[frozenset[str]] = frozenset({"logit"})
 
     def __init__(self, schedule: KeepSchedule | None = None, loss: str = "bce"):

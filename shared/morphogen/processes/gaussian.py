@@ -52,7 +52,7 @@ class GaussianProcess(Process):
         sde_noise: scale of g2 used by SDE samplers (1 = the reverse SDE of the forward process).
     """
 
-    capabilities: ClassVar[frozenset[str]] = frozenset({"ancestral", "gaussian", "langevin"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"ancestral", "gaussian", "langevin", "renoise"})
     prediction_kinds: ClassVar[frozenset[str]] = GAUSSIAN_KINDS
 
     def __init__(

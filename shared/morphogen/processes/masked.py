@@ -53,7 +53,7 @@ class MaskedDiffusion(Process):
             cross-entropy over the masked positions).
     """
 
-    capabilities: ClassVar[frozenset[str]] = frozenset({"ancestral", "unmask"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"ancestral", "unmask", "renoise"})
     prediction_kinds: ClassVar[frozenset[str]] = frozenset({"logits"})
     logits_over_classes: ClassVar[bool] = True
 

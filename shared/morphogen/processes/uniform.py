@@ -148,7 +148,7 @@ class UniformDiscrete(Process):
     what the exact reverse step needs; it is not the (tighter-weighted) ELBO of uniform diffusion.
     """
 
-    capabilities: ClassVar[frozenset[str]] = frozenset({"ancestral"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"ancestral", "renoise"})
     prediction_kinds: ClassVar[frozenset[str]] = frozenset({"logits"})
     logits_over_classes: ClassVar[bool] = True
 

@@ -210,7 +210,7 @@ class WrappedGaussian(_TorusProcess):
             sigma_min)).
     """
 
-    capabilities: ClassVar[frozenset[str]] = frozenset({"ancestral", "langevin"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"ancestral", "langevin", "renoise"})
     prediction_kinds: ClassVar[frozenset[str]] = WRAPPED_KINDS
 
     def __init__(
@@ -385,7 +385,7 @@ class TorusFlowMatching(_TorusProcess):
         period: circle length P of every entry.
     """
 
-    capabilities: ClassVar[frozenset[str]] = frozenset({"ancestral"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"ancestral", "renoise"})
     prediction_kinds: ClassVar[frozenset[str]] = TORUS_FM_KINDS
     #: smallest 1 - t used in the x1 -> velocity conversion
     min_remaining: ClassVar[float] = 1e-6

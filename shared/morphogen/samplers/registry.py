@@ -15,6 +15,7 @@ _REGISTRY: dict[str, str] = {
     "heun": "morphogen.samplers.ode:Heun",
     "dpm_solver": "morphogen.samplers.dpm_solver:DPMSolver",
     "bfn": "morphogen.samplers.bfn:BFNReceiver",
+    "renoise": "morphogen.samplers.renoise:Renoise",
 }
 
 
