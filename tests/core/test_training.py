@@ -163,3 +163,17 @@ def test_training_checkpoint_refuses_pickled_objects(tmp_path):
     torch.save({"state_dict": {}, "x": Evil()}, tmp_path / "evil.ckpt")
     with pytest.raises(CheckpointError, match="evil.ckpt"):
         load_training_checkpoint(tmp_path / "evil.ckpt")
+
+
+def test_max_time_counts_this_call_only(tmp_path):
+    """A resumed run gets its whole --max-minutes: the timer ignores the elapsed time stored in the checkpoint."""
+    from datetime import timedelta
+
+    from morphogen.train.trainer import SessionTimer, build_trainer
+
+    trainer = build_trainer(tmp_path, max_steps=1, accelerator="cpu", logger="none", progress=False,
+                            max_time=timedelta(minutes=5))
+    timers = [c for c in trainer.callbacks if isinstance(c, SessionTimer)]
+    assert len(timers) == 1 and timers[0]._duration == 300.0
+    timers[0].load_state_dict({"time_elapsed": {"train": 1e6, "validate": 0.0, "test": 0.0, "predict": 0.0}})
+    assert timers[0].time_elapsed("train") < 1.0

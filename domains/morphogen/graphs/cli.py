@@ -43,7 +43,7 @@ def train(
     devices: str = typer.Option("auto", help="Lightning devices: auto, a count (1) or ids (0,1)"),
     precision: str = typer.Option("32", help="32 | bf16 (bf16-mixed) | 16 (16-mixed) | any Lightning precision"),
     strategy: str = typer.Option("auto", help="Lightning strategy (auto, ddp, ...)"),
-    max_minutes: Optional[float] = typer.Option(None, help="stop after this many minutes of training (Lightning max_time, counted across resumes); the EMA model is still written"),
+    max_minutes: Optional[float] = typer.Option(None, help="stop after this many minutes of training (of this call; a resumed run gets the full budget again); the EMA model is still written"),
     num_workers: int = typer.Option(0, help="DataLoader worker processes"),
     init_from: Optional[str] = typer.Option(None, "--init-from", help="start from this model's weights (a model file or shipped name of the same preset; fresh optimiser)"),
     lr: Optional[float] = typer.Option(None, help="override the preset's learning rate"),

@@ -171,8 +171,8 @@ class TrainerOptions:
         accelerator: ``"cpu"``, ``"gpu"``, ``"cuda"``, ``"auto"``, ...
         devices: ``"auto"``, a count (``1``) or a list such as ``"0,1"``.
         precision: ``32``, ``"bf16"`` (bf16-mixed), ``"16"`` (16-mixed), ... (aliases of the core trainer).
-        max_minutes: stop after this much training time (Lightning ``max_time``; it counts the time of resumed
-            runs too); the EMA weights are exported as usual.
+        max_minutes: stop after this much training time of this call (the core's ``SessionTimer``: a resumed
+            run gets the full budget again); the EMA weights are exported as usual.
         num_workers: DataLoader worker processes (0: batches are built in the training process).
         strategy: Lightning strategy (``"auto"``, ``"ddp"``, ...).
     """

@@ -115,9 +115,9 @@ def train(preset_name: str, out_dir: str | Path, data_dir: str | Path | None = N
 
     ``data_dir`` may name a prepared file (:func:`prepare`); then music21 is not imported. ``limit`` keeps the first
     ``limit`` pieces of each split (quick runs); ``denoiser_overrides`` replace denoiser arguments (e.g.
-    ``{"d_model": 64, "layers": 2}``). ``max_minutes`` stops training after that wall time (Lightning's
-    ``max_time``; whichever of it and ``max_steps`` comes first; the EMA model is exported either way; a resumed run
-    counts the time of the run it resumes, as Lightning's timer is saved in the checkpoint). ``num_workers``:
+    ``{"d_model": 64, "layers": 2}``). ``max_minutes`` stops training after that wall time of this call
+    (whichever of it and ``max_steps`` comes first; the EMA model is exported either way; a resumed run gets the
+    full budget again). ``num_workers``:
     DataLoader worker processes. Other keyword arguments go to the Lightning Trainer (``accelerator``,
     ``devices``, ``precision``, ...). The preset's ``train.checkpoint_every_n_steps`` writes the resumable
     checkpoint every that many steps instead of at every epoch end.

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, Timer
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from morphogen.train.checkpoint import atomic_write
@@ -28,6 +28,14 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         import torch
 
         atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
+
+
+class SessionTimer(Timer):
+    """Lightning's ``max_time`` timer, counted from the start of this invocation: a resumed run gets its full
+    budget again instead of the time left over from the runs that wrote the checkpoint."""
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        return None
 
 
 def normalize_precision(precision: str | int) -> str:
@@ -57,7 +65,8 @@ def build_trainer(
     """A Trainer writing logs and checkpoints (``last.ckpt``) under ``out_dir``.
 
     ``logger`` is ``"csv"``, ``"tensorboard"`` or ``"none"``. Checkpoints are written at epoch ends (every
-    ``checkpoint_every_n_epochs``) or every ``checkpoint_every_n_steps`` optimiser steps.
+    ``checkpoint_every_n_epochs``) or every ``checkpoint_every_n_steps`` optimiser steps. ``max_time`` (a timedelta,
+    "DD:HH:MM:SS" or a dict of timedelta fields) limits the training time of this call (:class:`SessionTimer`).
     """
     out = Path(out_dir)
     if logger == "csv":
@@ -73,6 +82,9 @@ def build_trainer(
     else:
         raise ValueError(f"logger must be 'csv', 'tensorboard' or 'none', got {logger!r}")
     cbs = list(callbacks or [])
+    max_time = kwargs.pop("max_time", None)
+    if max_time is not None:
+        cbs.append(SessionTimer(duration=max_time, interval="step"))
     if checkpoint_every_n_epochs or checkpoint_every_n_steps:
         cbs.append(
             ModelCheckpoint(
