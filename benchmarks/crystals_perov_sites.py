@@ -95,10 +95,16 @@ def main() -> None:
         return [(r, sites(record_to_structure(r), r.atomic_numbers.tolist())) for r in records]
 
     train, test = table(splits.train), table(splits.test)
-    both = defaultdict(set)
+    both = defaultdict(dict)
     for r, ab in train:
-        both[tuple(sorted(r.atomic_numbers.tolist()))].add(ab)
+        both[tuple(sorted(r.atomic_numbers.tolist()))].setdefault(ab, r)
     n_both = sum(len(v) > 1 for v in both.values())
+    # are the two cells of such a formula really different structures under the benchmark's matcher?
+    from pymatgen.analysis.structure_matcher import StructureMatcher
+
+    matcher = StructureMatcher(stol=0.5, angle_tol=10, ltol=0.3)
+    pair_match = [matcher.fit(*(record_to_structure(r) for r in list(v.values())[:2]))
+                  for v in both.values() if len(v) > 1]
 
     def pair(ab):
         """The two cations sorted by Z, and 1 if the lower-Z one sits on the A site."""
@@ -141,15 +147,24 @@ def main() -> None:
         p = logistic(x_tr, y_tr, x_te, l2)
         results[f"logistic regression (L2 {l2:g})"] = float(((p > 0.5).astype(int) == y_te).mean())
     out = {"n_train": len(train), "n_test": len(test), "train_formulas": len(both),
-           "train_formulas_with_both_assignments": n_both, "test_accuracy": results, "machine": machine_info(),
+           "train_formulas_with_both_assignments": n_both,
+           "both_assignment_pairs_that_match_each_other": int(sum(pair_match)), "test_accuracy": results, "machine": machine_info(),
            "data": splits.source}
     res = ROOT / "benchmarks" / "results"
     res.mkdir(parents=True, exist_ok=True)
     (res / "crystals_perov_sites.json").write_text(json.dumps(out, indent=2))
     lines = [f"Perov-5 site assignment from composition (train n = {len(train)}, held-out test n = {len(test)})", "",
-             f"Training formulas: {len(both)}; with both A/B assignments among them: {n_both}.", "",
+             f"Training formulas: {len(both)}; with both A/B assignments among them: {n_both} (the two cells of such a "
+             f"formula match each other under StructureMatcher(stol=0.5, angle_tol=10, ltol=0.3) in "
+             f"{int(sum(pair_match))} of {n_both}).", "",
              "| rule (predicts which cation sits on the A site) | test accuracy |", "|---|---|"]
     lines += [f"| {k} | {v:.3f} |" for k, v in results.items()]
+    best = max(results.values())
+    lines += ["", f"A structure with the wrong A/B choice does not match the truth (the template's two assignments match "
+              f"50.4 % and 47.2 % and never the same cell; `benchmarks/results/crystals_template.md`). With the best "
+              f"rule above ({best:.3f}) and a perfect structure for the right choice (the template's best-of-"
+              f"assignments match, 0.974), a one-sample predictor that commits to one assignment matches about "
+              f"{best * 0.974:.2f} of the test cells."]
     (res / "crystals_perov_sites.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
