@@ -23,6 +23,7 @@ SAMPLERS = {  # name -> (sampler, arguments)
     "s4_1000": ("s4", {"steps": 1000, "snr": 0.2, "scale_eps": 0.7}),
     "s4_200": ("s4", {"steps": 200, "snr": 0.2, "scale_eps": 0.7}),
     "s4_100": ("s4", {"steps": 100, "snr": 0.2, "scale_eps": 0.7}),
+    "s4_50": ("s4", {"steps": 50, "snr": 0.2, "scale_eps": 0.7}),
     "em_200": ("euler_maruyama", {"steps": 200}),
     "heun_100": ("heun", {"steps": 100}),
 }

@@ -82,7 +82,7 @@ def test_s4_recovers_gaussian_with_exact_score(schedule):
             return {"x": -(st.value - a * mu) / (a * a * s * s + sg * sg)}
 
     def run(scale_eps):
-        return get_sampler("s4", steps=200, snr=0.2, scale_eps=scale_eps, step_rule="song").sample(
+        return get_sampler("s4", steps=200, snr=0.2, scale_eps=scale_eps, step_rule="score_norm").sample(
             joint, Oracle(), {"x": (4000, 1)}, generator=torch.Generator().manual_seed(0))
 
     out = run(1.0)
@@ -90,3 +90,21 @@ def test_s4_recovers_gaussian_with_exact_score(schedule):
     assert out.nfe == 200
     assert abs(float(x.mean()) - mu) < 0.05 and abs(float(x.std()) - s) < 0.03
     assert float(run(0.7).fields["x"].std()) < 0.8 * s
+
+
+def test_s4_langevin_step_is_gdss_score_norm_rule():
+    """GDSS's S4: e = 2 alpha (snr ||z|| / ||s||)^2 with both norms over each sample, averaged over the batch."""
+    from morphogen.graphs.samplers.s4 import S4Solver, langevin_step_size
+
+    score = torch.tensor([[3.0, 4.0], [0.0, 10.0]])  # norms 5 and 10, mean 7.5
+    noise = torch.tensor([[1.0, 0.0], [0.0, 3.0]])  # norms 1 and 3, mean 2
+    alpha = torch.tensor([1.0, 0.5])
+    e = langevin_step_size(score, noise, 0.2, alpha)
+    torch.testing.assert_close(e, 2 * alpha * (0.2 * 2.0 / 7.5) ** 2)
+    torch.testing.assert_close(langevin_step_size(score, noise, 0.2, alpha, "noise_norm"), 2 * alpha * 0.04)
+    assert S4Solver().step_rule == "score_norm"
+    assert S4Solver(step_rule="song").step_rule == "score_norm"
+    with pytest.warns(DeprecationWarning, match="GDSS's S4 uses 'score_norm'"):
+        assert S4Solver(step_rule="gdss").step_rule == "noise_norm"
+    with pytest.raises(ValueError, match="step_rule"):
+        S4Solver(step_rule="other")
