@@ -20,7 +20,8 @@ CELL_TIMEOUT_S = 300
 # name -> (needs ../shared/data, modules of its domain extra, least number of pictures, texts that must be printed)
 CASES = {
     "graphs": (True, ["rdkit", "networkx"], 6, ["validity", "NSPDK", "benchmark graphs"]),
-    "crystals": (True, ["pymatgen"], 4, ["match rate", "model, best of 5", "template, best of assignments"]),
+    "crystals": (True, ["pymatgen"], 4, ["match rate", "model, best of 5", "template, best of assignments",
+                                          "renoise, best of 2"]),
     "music": (False, ["music21"], 5, ["held-out chorales", "chord_share", "NLL bound"]),
 }
 
