@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 import warnings
@@ -44,7 +45,10 @@ def main() -> None:
         floor = GraphMMD(test)
         floor.update(train_graphs)
         t0 = time.time()
-        path = train(name, Path(a.out) / name, progress=False, trainer=TrainerOptions(max_minutes=a.minutes))
+        run_dir = Path(a.out) / name
+        if run_dir.exists():  # a fresh model each time: the row states how long it trained
+            shutil.rmtree(run_dir)
+        path = train(name, run_dir, progress=False, trainer=TrainerOptions(max_minutes=a.minutes))
         train_s = time.time() - t0
         s, _ = generate(str(path), max(len(test), 64), a.steps, "s4", seed=0)
         m = GraphMMD(test)

@@ -8,6 +8,7 @@ network evaluations per sample.
     python benchmarks/graphs_qm9.py --tensors qm9_samples.safetensors   # samples drawn elsewhere (a GPU), see
                                                                         # scripts/gpu/sample_graphs.py
     python benchmarks/graphs_qm9.py --num 10000 --samplers s4_200,heun_100   # sample here (slow on a CPU)
+    python benchmarks/graphs_qm9.py --merge benchmarks/results/graphs_qm9_a.json ...   # runs made in parallel
 
 Also measures, on this CPU with one thread: samples per second (S4, batch 1,000) and training graphs per second
 (batch 1,024, forward + backward + optimiser step). Writes benchmarks/results/graphs_qm9.{json,md}.
@@ -82,7 +83,10 @@ def main() -> None:
     ap.add_argument("--num-paper", type=int, default=None,
                     help="samples for the paper's 1,000-step row (default: --num; it costs 5x the 200-step row)")
     ap.add_argument("--tag", default="", help="suffix of the result files (graphs_qm9<tag>.{json,md})")
+    ap.add_argument("--merge", nargs="+", default=None, help="only merge these result JSONs into graphs_qm9.*")
     a = ap.parse_args()
+    if a.merge:
+        return merge(a.merge)
     prepared = prepare_data(load_preset("qm9"), a.data)
     train = {c for c in (canonical(s) for s in prepared.train_smiles) if c}
     test = [c for c in (canonical(s) for s in prepared.reference) if c]
@@ -116,16 +120,41 @@ def main() -> None:
         t0 = time.time()
         m = MoleculeMetrics(train, test, with_fcd=True, with_nspdk=True)
         m.update(decode_molecules(x, adj, names, mask))
-        row = {"sampler": key, **info, **m.compute().as_dict(), "metric_seconds": time.time() - t0}
+        row = {**info, "sampler": key, **m.compute().as_dict(), "metric_seconds": time.time() - t0}
         rows.append(row)
         print(json.dumps(row), flush=True)
     out = {"checkpoint": a.checkpoint, "samples": source, "n_test": len(test), "n_train": len(train), "rows": rows,
            "machine": machine_info(), "speed_here": None if a.no_speed else speed(a.checkpoint),
-           "gdss_reference": {"validity_without_correction": 0.9572, "nfe": "about 2,000 (S4, 1,000 steps)"}}
+           "gdss_reference": GDSS_QM9}
+    write_tables(out, a.tag)
+
+
+#: GDSS's QM9 row (Jo et al. 2022, Table 3): reverse-diffusion predictor + Langevin corrector, 1,000 steps
+GDSS_QM9 = {"validity_without_correction": 0.9572, "uniqueness": 0.9846, "novelty": 0.8627, "nspdk_mmd": 0.003,
+            "fcd": 2.900, "nfe": "about 2,000 (1,000 predictor + 1,000 corrector evaluations)"}
+
+
+def merge(paths: list[str]) -> None:
+    """One table from result files of several runs (e.g. samplers run in parallel processes)."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    out = dict(parts[0])
+    out["rows"] = [r for part in parts for r in part["rows"]]
+    for r in out["rows"]:  # runs of earlier versions named rows by sampler only
+        if r["sampler"] in ("s4", "euler_maruyama", "heun") and "steps" in r.get("args", {}):
+            r["sampler"] = f"{r['sampler']}_{r['args']['steps']}"
+    out["samples"] = "; ".join(sorted({part["samples"] for part in parts}))
+    out["speed_here"] = next((part["speed_here"] for part in parts if part.get("speed_here")), None)
+    out["merged_from"] = [str(p) for p in paths]
+    out["gdss_reference"] = GDSS_QM9
+    write_tables(out, "")
+
+
+def write_tables(out: dict, tag: str) -> None:
     res = ROOT / "benchmarks" / "results"
     res.mkdir(parents=True, exist_ok=True)
-    (res / f"graphs_qm9{a.tag}.json").write_text(json.dumps(out, indent=2))
-    lines = [f"QM9 ({source}); test split n = {len(test)}; checkpoint {a.checkpoint}", "",
+    (res / f"graphs_qm9{tag}.json").write_text(json.dumps(out, indent=2))
+    rows, g = out["rows"], out["gdss_reference"]
+    lines = [f"QM9 ({out['samples']}); test split n = {out['n_test']}; checkpoint {out['checkpoint']}", "",
              "| sampler | NFE | samples | valid w/o corr. | valid | unique | novel | NSPDK MMD | FCD | samples/s |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -133,11 +162,13 @@ def main() -> None:
                      f"{r['validity']:.4f} | "
                      f"{r['uniqueness']:.4f} | {r['novelty']:.4f} | {r.get('nspdk_mmd', float('nan')):.4f} | "
                      f"{r.get('fcd', float('nan')):.3f} | {r['samples_per_second']:.0f} |")
+    lines.append(f"| GDSS paper (PC sampler) | {g['nfe'].split(' (')[0]} | 10000 | {g['validity_without_correction']:.4f} | "
+                 f"| {g['uniqueness']:.4f} | {g['novelty']:.4f} | {g['nspdk_mmd']:.3f} | {g['fcd']:.3f} | |")
     if out["speed_here"]:
         sp = out["speed_here"]
         lines += ["", f"This CPU, one thread: {sp['samples_per_second_at_200_nfe']:.1f} samples/s at 200 NFE "
                   f"(batch 1,000); training {sp['training_graphs_per_second']:.0f} graphs/s (batch 1,024)."]
-    (res / f"graphs_qm9{a.tag}.md").write_text("\n".join(lines) + "\n")
+    (res / f"graphs_qm9{tag}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
