@@ -10,12 +10,15 @@ from __future__ import annotations
 import pytest
 import torch
 
+from morphogen.oracles.gaussian_mixture import GaussianMixture, GaussianMixtureOracle
 from morphogen.oracles.torus import TorusFlowOracle, WrappedNormalMixture
+from morphogen.processes import GaussianProcess
 from morphogen.processes import PeriodicBFN
 from morphogen.processes.joint import JointProcess
 from morphogen.processes.wrapped import TorusFlowMatching, wrap_diff
 from morphogen.samplers.base import IncompatibleSamplerError
 from morphogen.samplers.registry import compatible_samplers, get_sampler
+from morphogen.schedules import VPLinear
 
 MIX = WrappedNormalMixture([0.35, 0.65], [0.15, 0.6], [0.01, 0.01])
 WRONG = WrappedNormalMixture([0.65, 0.35], [0.15, 0.6], [0.01, 0.01])
@@ -61,3 +64,24 @@ def test_renoise_is_reproducible_and_declares_what_it_needs():
         get_sampler("renoise", steps=5).check(JointProcess({"x": PeriodicBFN()}))
     with pytest.raises(ValueError, match="start must be in"):
         get_sampler("renoise", start=1.0)
+
+
+def test_renoise_on_a_gaussian_process_sharpens_the_modes():
+    """VP diffusion, exact noise oracle of four 2-D Gaussians (weights 0.4 / 0.3 / 0.2 / 0.1 on a circle of radius
+    2, std 0.3), 4,000 samples, 100 steps. Measured: within-mode std 0.198 (ancestral 0.273), mode shares
+    0.468 / 0.323 / 0.157 / 0.052 (ancestral 0.397 / 0.305 / 0.200 / 0.098): tighter modes, the heavy ones gain."""
+    import math
+
+    ang = torch.arange(4) * math.pi / 2
+    mix = GaussianMixture(torch.tensor([0.4, 0.3, 0.2, 0.1]), torch.stack([2 * torch.cos(ang), 2 * torch.sin(ang)], 1),
+                          torch.tensor([0.3]))
+    proc = GaussianProcess(VPLinear())
+    out = get_sampler("renoise", steps=100).sample(
+        JointProcess({"x": proc}), GaussianMixtureOracle("x", mix, proc, kind="noise"), {"x": (4000, 2)},
+        generator=torch.Generator().manual_seed(0)).fields["x"].float()
+    means = mix.means.float()
+    near = torch.cdist(out, means).argmin(1)
+    share = torch.bincount(near, minlength=4).float() / len(out)
+    within = float((out - means[near]).pow(2).sum(1).mean().div(2).sqrt())
+    assert within < 0.8 * 0.3, within
+    assert bool((share[:-1] > share[1:]).all()) and float(share.min()) > 0.02, share

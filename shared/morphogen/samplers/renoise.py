@@ -7,8 +7,9 @@ time with the process's own forward kernel.
 This is the multistep sampler of consistency models (Song et al., 2023) and the stochastic sampler used for flow
 models on manifolds when deterministic integration leaves samples between modes. It is *not* an exact sampler of
 the learned distribution even with an exact denoiser: the posterior mean replaces a posterior draw, so the output
-concentrates on the modes (sharper, less diverse). Use it when a sharp answer matters more than calibrated spread
-(crystal structure prediction, where a sample between two site assignments matches neither well).
+concentrates on the modes (sharper, less diverse; with separated modes the heavier ones also gain weight). Use it
+when a sharp answer matters more than calibrated spread (crystal structure prediction, where a sample between two
+site assignments matches neither well).
 
 ``start``: times below ``start`` take the process's ordinary ancestral step (the ODE step for flow matching), so
 the early, global choices follow the deterministic flow and only the late steps re-noise. One network evaluation
