@@ -280,3 +280,29 @@ def test_prediction_of_the_wrong_shape_is_refused():
         WeightedObjective()(joint, Wrong()({k: v.state for k, v in c.items()}), {"x": "noise"}, c)
     with pytest.raises(ProcessError, match="expected"):
         get_sampler("ancestral", steps=3).sample(joint, Wrong(), {"x": (8, 2)})
+
+
+def test_pc_scale_eps_shrinks_the_corrector_noise():
+    """scale_eps = 1 is Langevin dynamics (the exact target, N(2, 0.5^2) here); GDSS's 0.7 narrows the samples."""
+    from morphogen.schedules import VE
+
+    mu, s = 2.0, 0.5
+    sched = VE(sigma_min=0.01, sigma_max=5.0, eps=1e-4)
+    joint = JointProcess({"x": GaussianProcess(sched)})
+
+    class Oracle:
+        prediction_kinds = {"x": "score"}
+
+        def __call__(self, state, condition=None, drop_condition=None):
+            st = state["x"]
+            return {"x": -(st.value - mu) / (s * s + sched.sigma(st.t)[:, None] ** 2)}
+
+    def run(scale_eps):
+        return get_sampler("pc", steps=100, predictor="euler_maruyama", snr=0.2, scale_eps=scale_eps).sample(
+            joint, Oracle(), {"x": (4000, 1)}, generator=torch.Generator().manual_seed(0)).fields["x"]
+
+    x = run(1.0)
+    assert abs(float(x.mean()) - mu) < 0.05 and abs(float(x.std()) - s) < 0.04
+    assert float(run(0.5).std()) < 0.9 * float(x.std())
+    with pytest.raises(ValueError, match="scale_eps"):
+        get_sampler("pc", scale_eps=-1.0)

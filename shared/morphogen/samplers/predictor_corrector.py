@@ -1,7 +1,8 @@
 """Predictor-corrector sampling (Song et al. 2021): Langevin corrector steps at each noise level, then a predictor.
 
 Langevin corrector at time t with signal-to-noise ratio ``snr``: step = 2 (snr mean||z|| / mean||score||)^2 (norms averaged over the batch),
-``x <- x + step * score + sqrt(2 step) z``. Network evaluations: steps * (1 + corrector_steps), less the
+``x <- x + step * score + sqrt(2 step) * scale_eps * z`` (``scale_eps`` < 1 shrinks the corrector noise, as GDSS does
+with 0.7). Network evaluations: steps * (1 + corrector_steps), less the
 corrector of the last step if ``final_corrector`` is False.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from morphogen.samplers.euler_maruyama import sde_step
 PREDICTORS = ("euler_maruyama", "ancestral", "none")
 
 
-def langevin_step(process, st, pred, kind, snr: float, generator):
+def langevin_step(process, st, pred, kind, snr: float, generator, scale_eps: float = 1.0):
     """One Langevin corrector step of a Gaussian field at its current time."""
     x = st.value
     score = process.convert(x, st.t, pred, kind, "score")
@@ -27,13 +28,15 @@ def langevin_step(process, st, pred, kind, snr: float, generator):
     gn = score.reshape(b, -1).norm(dim=1).mean()
     zn = z.reshape(b, -1).norm(dim=1).mean()
     step = 2.0 * (snr * zn / gn.clamp_min(1e-12)) ** 2
-    return st.with_value(apply_mask(process.project(x + step * score + torch.sqrt(2.0 * step) * z), st.mask))
+    return st.with_value(apply_mask(process.project(x + step * score + torch.sqrt(2.0 * step) * scale_eps * z),
+                                    st.mask))
 
 
 class PredictorCorrector(Sampler):
     """Args: steps, grid; predictor ("ancestral": the process's reverse step, the reverse-diffusion predictor of
     Song et al. for Gaussian processes; "euler_maruyama"; or "none" for annealed Langevin);
-    corrector_steps per time; snr of the Langevin corrector."""
+    corrector_steps per time; snr of the Langevin corrector; scale_eps: factor on its noise (1 = Langevin dynamics;
+    GDSS samples with 0.7)."""
 
     name: ClassVar[str] = "pc"
     requires: ClassVar[frozenset[str]] = frozenset({"ancestral", "langevin"})  # of the default predictor
@@ -45,8 +48,12 @@ class PredictorCorrector(Sampler):
         predictor: str = "ancestral",
         corrector_steps: int = 1,
         snr: float = 0.16,
+        scale_eps: float = 1.0,
     ):
         super().__init__(steps, grid)
+        if scale_eps < 0:
+            raise ValueError(f"scale_eps must be >= 0, got {scale_eps}")
+        self.scale_eps = float(scale_eps)
         if predictor not in PREDICTORS:
             raise ValueError(f"predictor must be one of {PREDICTORS}, got '{predictor}'")
         if corrector_steps < 0:
@@ -64,7 +71,7 @@ class PredictorCorrector(Sampler):
     def _before_predict(self, ctx, state):
         for _ in range(self.corrector_steps):
             pred = ctx.predict(state)
-            state = {k: langevin_step(ctx.joint[k], s, pred[k], ctx.kinds[k], self.snr, ctx.generator)
+            state = {k: langevin_step(ctx.joint[k], s, pred[k], ctx.kinds[k], self.snr, ctx.generator, self.scale_eps)
                      for k, s in state.items()}
             state = ctx.apply_fixed(state)
         return state
