@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
+from torch import Tensor
 
 from morphogen.processes.base import apply_mask
 from morphogen.samplers.base import Sampler
@@ -18,16 +19,21 @@ from morphogen.samplers.euler_maruyama import sde_step
 PREDICTORS = ("euler_maruyama", "ancestral", "none")
 
 
+def langevin_step_size(score: Tensor, noise: Tensor, snr: float) -> Tensor:
+    """2 (snr mean||noise|| / mean||score||)^2 (scalar): each norm over all but the batch dimension, averaged over
+    the batch as in Song et al. (a per-sample ratio explodes where the score vanishes). score, noise (B, ...)."""
+    b = noise.shape[0]
+    gn = score.reshape(b, -1).norm(dim=1).mean()
+    zn = noise.reshape(b, -1).norm(dim=1).mean()
+    return 2.0 * (snr * zn / gn.clamp_min(1e-12)) ** 2
+
+
 def langevin_step(process, st, pred, kind, snr: float, generator, scale_eps: float = 1.0):
     """One Langevin corrector step of a Gaussian field at its current time."""
     x = st.value
     score = process.convert(x, st.t, pred, kind, "score")
     z = process.sample_noise(tuple(x.shape), st.mask, x.device, x.dtype, generator)
-    b = x.shape[0]
-    # norms averaged over the batch, as in Song et al.: a per-sample ratio explodes where the score vanishes
-    gn = score.reshape(b, -1).norm(dim=1).mean()
-    zn = z.reshape(b, -1).norm(dim=1).mean()
-    step = 2.0 * (snr * zn / gn.clamp_min(1e-12)) ** 2
+    step = langevin_step_size(score, z, snr)
     return st.with_value(apply_mask(process.project(x + step * score + torch.sqrt(2.0 * step) * scale_eps * z),
                                     st.mask))
 

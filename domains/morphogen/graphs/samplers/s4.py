@@ -25,6 +25,7 @@ from torch import Tensor
 
 from morphogen.processes.base import apply_mask, expand_like
 from morphogen.samplers.base import Sampler
+from morphogen.samplers.predictor_corrector import langevin_step_size as core_step_size
 
 STEP_RULES = ("score_norm", "noise_norm")
 #: names used by earlier versions (stored in checkpoints and presets)
@@ -45,13 +46,12 @@ def _half_transition(process, st, t_from, t_to, generator):
 
 
 def langevin_step_size(score: Tensor, noise: Tensor, snr: float, alpha: Tensor, rule: str = "score_norm") -> Tensor:
-    """e = 2 alpha (snr ||noise|| / ||score||)^2, each norm over all but the batch dimension and averaged over the
-    batch (GDSS and Song et al.); ``rule="noise_norm"``: ||score|| replaced by ||noise||. score, noise (B, ...);
-    alpha (B,); returns (B,)."""
-    b = noise.shape[0]
-    zn = noise.reshape(b, -1).norm(dim=1).mean()
-    gn = zn if rule == "noise_norm" else score.reshape(b, -1).norm(dim=1).mean().clamp_min(1e-12)
-    return 2.0 * alpha * (snr * zn / gn) ** 2
+    """e = alpha times the core corrector's step 2 (snr ||noise|| / ||score||)^2 (GDSS and Song et al.);
+    ``rule="noise_norm"``: ||score|| replaced by ||noise||, i.e. 2 alpha snr^2. score, noise (B, ...); alpha (B,);
+    returns (B,)."""
+    if rule == "noise_norm":
+        return 2.0 * alpha * snr**2
+    return alpha * core_step_size(score, noise, snr)
 
 
 class S4Solver(Sampler):
