@@ -27,12 +27,17 @@ class DemoResult:
 @dataclass
 class DomainPlugin:
     """name: the sub-command (``morphogen <name> ...``); app: a ``typer.Typer`` (or a callable returning one, to
-    defer its import); demo: ``demo(out_dir: Path) -> DemoResult``; summary: one line for ``--help``."""
+    defer its import); demo: ``demo(out_dir: Path) -> DemoResult``; summary: one line for ``--help``;
+    checkpoint_dir: the folder of the domain's shipped models (``morphogen.bundle.load(name)`` looks there);
+    legacy: ``"module:function"`` turning a model configuration written before the bundle format into a bundle
+    configuration (None for files that are not the domain's)."""
 
     name: str
     app: object
     demo: Callable[[Path], DemoResult] | None = None
     summary: str = ""
+    checkpoint_dir: Path | None = None
+    legacy: str | None = None
 
     def typer_app(self):
         return self.app() if callable(self.app) and not hasattr(self.app, "registered_commands") else self.app
