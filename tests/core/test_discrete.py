@@ -150,7 +150,7 @@ def test_padding_never_corrupted_nor_sampled():
     assert torch.equal(c.state.value[..., 2:], bits[..., 2:])
     prior = proc.prior((b, 1, 4, 4), pix_mask, generator=gen(13))
     assert (prior.value[..., 2:] == 0).all()
-    nxt = proc.reverse_step(prior, torch.randn(b, 1, 4, 4, generator=gen(14)), "logit", torch.full((b,), 0.5), gen(15))
+    nxt = proc.reverse_step(prior, torch.randn(b, 1, 4, 4, generator=gen(14)), "logits", torch.full((b,), 0.5), gen(15))
     assert (nxt.value[..., 2:] == 0).all()
 
 
@@ -214,7 +214,7 @@ def test_losses_finite_at_time_ends_and_hand_values():
     assert torch.allclose(UniformDiscrete(K).loss(torch.zeros(4, L, K), "logits", c), torch.full((4,), math.log(K)))
     bits = (torch.rand(4, 1, 3, 3, generator=gen(22)) < 0.5).float()
     c = BernoulliDiffusion().corrupt(bits, torch.full((4,), 0.3), generator=gen(23))
-    assert torch.allclose(BernoulliDiffusion().loss(torch.zeros_like(bits), "logit", c), torch.full((4,), math.log(2)))
+    assert torch.allclose(BernoulliDiffusion().loss(torch.zeros_like(bits), "logits", c), torch.full((4,), math.log(2)))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -253,7 +253,7 @@ def test_bernoulli_rejects_bad_data():
     with pytest.raises(ProcessError, match=r"field 'seg'.*NaN"):
         joint.corrupt({"seg": x})
     with pytest.raises(ProcessError, match="logit of shape"):
-        BernoulliDiffusion().loss(torch.zeros(2, 4, 4), "logit", BernoulliDiffusion().corrupt(torch.zeros(2, 1, 4, 4),
+        BernoulliDiffusion().loss(torch.zeros(2, 4, 4), "logits", BernoulliDiffusion().corrupt(torch.zeros(2, 1, 4, 4),
                                                                                              torch.zeros(2)))
 
 

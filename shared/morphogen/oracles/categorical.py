@@ -89,7 +89,7 @@ class BernoulliOracle:
         self.field = field
         self.probs = probs
         self.process = process
-        self.prediction_kinds = {field: "logit"}
+        self.prediction_kinds = {field: "logits"}
 
     def __call__(self, state, condition=None, drop_condition=None) -> dict[str, Tensor]:
         st = state[self.field]

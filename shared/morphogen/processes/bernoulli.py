@@ -10,7 +10,7 @@ i.e. uniform discrete diffusion with K = 2 classes: the reverse step is the exac
 BerDiff writes the same chain with time running from data to noise and a per-step flip rate; alpha here is the
 product of its (1 - beta) terms.
 
-A denoiser predicts ``"logit"``: one logit per entry (same shape as the field) of P(x1 = 1 | x_t).
+A denoiser predicts ``"logits"``: one logit per entry (same shape as the field) of P(x1 = 1 | x_t).
 """
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ BERNOULLI_LOSSES = ("bce",)
 
 
 def _check_logit(prediction: Tensor, value: Tensor, kind: str) -> None:
-    if kind != "logit":
-        raise ProcessError(f"BernoulliDiffusion cannot use a '{kind}' prediction; it accepts ['logit']")
+    if kind != "logits":
+        raise ProcessError(f"BernoulliDiffusion cannot use a '{kind}' prediction; it accepts ['logits']")
     if prediction.shape != value.shape:
         raise ProcessError(
             f"BernoulliDiffusion: logit of shape {tuple(prediction.shape)} does not fit the field "
@@ -40,7 +40,7 @@ def _check_logit(prediction: Tensor, value: Tensor, kind: str) -> None:
 class BernoulliDiffusion(Process):
     """Bernoulli (two-class uniform) diffusion of a binary field.
 
-    Values: (B, ...) float in {0., 1.}. Prediction: ``"logit"`` (B, ...) of P(x1 = 1 | x_t).
+    Values: (B, ...) float in {0., 1.}. Prediction: ``"logits"`` (B, ...) of P(x1 = 1 | x_t).
     Padding entries (mask == 0) keep their data value, are never flipped or sampled and never count in the loss.
 
     Args:
@@ -50,7 +50,7 @@ class BernoulliDiffusion(Process):
     """
 
     capabilities: ClassVar[frozenset[str]] = frozenset({"ancestral", "renoise"})
-    prediction_kinds: ClassVar[frozenset[str]] = frozenset({"logit"})
+    prediction_kinds: ClassVar[frozenset[str]] = frozenset({"logits"})
 
     def __init__(self, schedule: KeepSchedule | None = None, loss: str = "bce"):
         if loss not in BERNOULLI_LOSSES:
