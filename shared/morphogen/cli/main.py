@@ -10,8 +10,8 @@ import typer
 from morphogen.cli.plugins import DemoResult, discover
 
 app = typer.Typer(
-    help="Morphogen: diffusion and flow generative models for science (graphs and molecules, crystals, "
-    "spectra to structure, symbolic music, medical segmentation).",
+    help="Morphogen: diffusion and flow generative models for science. Each installed domain is a sub-command "
+    "below; `morphogen info` lists domains, samplers and shipped models.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -59,14 +59,16 @@ def demo(
 
 @app.command()
 def info() -> None:
-    """Versions, devices, installed domains and samplers."""
+    """Versions, devices, installed domains, samplers and models loadable by name."""
     import torch
 
+    from morphogen.bundle import shipped_models
     from morphogen.samplers.registry import sampler_names
 
     typer.echo(f"torch {torch.__version__}; CUDA available: {torch.cuda.is_available()}")
     typer.echo(f"domains: {sorted(discover()) or 'none installed'}")
     typer.echo(f"samplers: {', '.join(sampler_names())}")
+    typer.echo(f"models by name: {', '.join(sorted(shipped_models())) or 'none'}")
 
 
 def _register_domains() -> None:

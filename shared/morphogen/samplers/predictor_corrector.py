@@ -39,8 +39,9 @@ def langevin_step(process, st, pred, kind, snr: float, generator, scale_eps: flo
 
 
 class PredictorCorrector(Sampler):
-    """Args: steps, grid; predictor ("ancestral": the process's reverse step, the reverse-diffusion predictor of
-    Song et al. for Gaussian processes; "euler_maruyama"; or "none" for annealed Langevin);
+    """Args: steps, grid; predictor ("ancestral": the process's exact reverse step, for Gaussian processes the DDPM
+    posterior, which is Song et al.'s *ancestral-sampling* predictor, not their reverse-diffusion predictor (the one
+    GDSS samples with; that one is not implemented here); "euler_maruyama"; or "none" for annealed Langevin);
     corrector_steps per time; snr of the Langevin corrector; scale_eps: factor on its noise (1 = Langevin dynamics;
     GDSS samples with 0.7)."""
 
