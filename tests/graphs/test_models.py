@@ -64,7 +64,6 @@ def test_padding_changes_nothing():
 def test_s4_recovers_gaussian_with_exact_score(schedule):
     """S4 with the exact score of N(mu, s^2) data ends near that Gaussian (scale_eps = 1); GDSS's scale_eps = 0.7
     shrinks the spread on purpose (less corrector noise)."""
-    import morphogen.graphs.samplers  # noqa: F401
     from morphogen.processes import GaussianProcess, JointProcess
     from morphogen.samplers import get_sampler
     from morphogen.schedules import VE, VPLinear
