@@ -107,3 +107,27 @@ def test_s4_langevin_step_is_gdss_score_norm_rule():
         assert S4Solver(step_rule="gdss").step_rule == "noise_norm"
     with pytest.raises(ValueError, match="step_rule"):
         S4Solver(step_rule="other")
+
+
+def test_s4_refuses_flow_matching_and_survives_few_steps():
+    """S4 runs the forward transition backwards from t = 0: flow matching (alpha(0) = 0) is refused before any
+    evaluation; on VP with fewer steps than beta_max its corrector factor 1 - beta/steps is clamped at 0."""
+    from morphogen.processes import FlowMatching, GaussianProcess, JointProcess
+    from morphogen.samplers import IncompatibleSamplerError, get_sampler
+    from morphogen.schedules import VPLinear
+
+    calls = []
+
+    class Zero:
+        prediction_kinds = {"x": "score"}
+
+        def __call__(self, state, condition=None, drop_condition=None):
+            calls.append(1)
+            return {"x": torch.zeros_like(state["x"].value)}
+
+    with pytest.raises(IncompatibleSamplerError, match=r"field 'x' uses FlowMatching .*alpha\(0\) = 0"):
+        get_sampler("s4", steps=5).sample(JointProcess({"x": FlowMatching()}), Zero(), {"x": (4, 2)})
+    assert not calls
+    out = get_sampler("s4", steps=5).sample(JointProcess({"x": GaussianProcess(VPLinear())}), Zero(), {"x": (4, 2)},
+                                            generator=torch.Generator().manual_seed(0))
+    assert torch.isfinite(out.fields["x"]).all() and out.nfe == 5
