@@ -5,6 +5,7 @@ import torch
 from morphogen.graphs.data.dense import graph_masks
 from morphogen.graphs.models import GDSSDenoiser, ScoreNetworkA, ScoreNetworkX
 from morphogen.processes.base import FieldState
+from morphogen.testing import Permutation, assert_equivariant
 
 
 def _model(f=4):
@@ -26,14 +27,21 @@ def _state(x, a, mask=None):
     return {"X": FieldState(x, t, m["X"]), "A": FieldState(a, t, m["A"])}
 
 
-def test_permutation_equivariance():
+@pytest.mark.parametrize("padded", [False, True])
+def test_permutation_equivariance(padded):
+    """Node scores move with the nodes, edge scores with both ends; with padding, each graph permutes its real
+    nodes among themselves (one graph has 4 of 7)."""
     net = _model()
     x, a = _inputs()
-    out = net(_state(x, a))
-    p = torch.randperm(x.shape[1], generator=torch.Generator().manual_seed(5))
-    out_p = net(_state(x[:, p], a[:, p][:, :, p]))
-    assert torch.allclose(out_p["X"], out["X"][:, p], atol=1e-10)
-    assert torch.allclose(out_p["A"], out["A"][:, p][:, :, p], atol=1e-10)
+    mask = torch.ones(3, 7, dtype=torch.bool)
+    if padded:
+        mask[1, 4:] = False
+        x, a = x * mask[..., None], a * mask[:, None, :] * mask[:, :, None]
+    inputs = {"x": x, "a": a, "mask": mask}
+    group = Permutation({"x": (1,), "a": (1, 2), "mask": (1,)}, outputs={"X": (1,), "A": (1, 2)},
+                        mask="mask" if padded else None)
+    assert_equivariant(lambda x, a, mask: net(_state(x, a, mask if padded else None)), inputs, group, atol=1e-10,
+                       rtol=0.0, trials=3)
 
 
 def test_adjacency_output_symmetric_zero_diagonal():
