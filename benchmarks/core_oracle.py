@@ -1,5 +1,10 @@
 """Every compatible process x sampler pair against its closed-form oracle, at NFE 5 ... 1000.
 
+The pairs are not listed here: the processes are morphogen.testing's census of the Process classes (each class's
+registered examples, with their targets and oracles, in registration order), the samplers the core's registered
+ones that fit each (``EXCLUDED`` names the one left out and why); the steps for a target NFE follow from each
+sampler's documented ``expected_nfe``. A new process class without an example stops the run.
+
 For each pair: the distance of the samples to the known target (squared MMD for continuous targets, total
 variation for categoricals, mean absolute frequency error for Bernoulli maps, circular-moment error on the torus)
 at NFE = 5, 10, 20, 50, 100, 1000 (the nearest a sampler's step structure allows), and samples per second on this
@@ -18,45 +23,37 @@ import json
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine_info  # noqa: E402
 
-from morphogen.metrics.categorical import bernoulli_max_error, categorical_tv  # noqa: E402
+from morphogen.metrics.categorical import categorical_tv  # noqa: E402
 from morphogen.metrics.mmd import mmd_rbf  # noqa: E402
-from morphogen.oracles.bfn import BFNCategoricalOracle, BFNGaussianMixtureOracle, BFNVonMisesMixtureOracle  # noqa: E402
-from morphogen.oracles.categorical import BernoulliOracle, CategoricalProductOracle  # noqa: E402
-from morphogen.oracles.gaussian_mixture import GaussianMixture, GaussianMixtureOracle  # noqa: E402
-from morphogen.processes import (  # noqa: E402
-    BernoulliDiffusion, ContinuousBFN, DiscreteBFN, GaussianProcess, JointProcess, MaskedDiffusion, PeriodicBFN,
-    UniformDiscrete,
-)
+from morphogen.oracles.gaussian_mixture import GaussianMixture  # noqa: E402
+from morphogen.oracles.torus import WrappedNormalMixture  # noqa: E402
+from morphogen.processes import JointProcess  # noqa: E402
 from morphogen.processes.bfn_periodic import sample_von_mises  # noqa: E402
-from morphogen.samplers import get_sampler  # noqa: E402
-from morphogen.schedules import VE, LinearInterpolant, SubVP, VPCosine, VPLinear  # noqa: E402
+from morphogen.samplers import sampler_entries  # noqa: E402
+from morphogen.testing import ProcessExample, process_examples  # noqa: E402
+from morphogen.testing.targets import CategoricalProduct, IndependentBernoulli, VonMisesMixture  # noqa: E402
 
 NFES = (5, 10, 20, 50, 100, 1000)
-GAUSS_NAMES = ("vp", "vp_cosine", "ve", "subvp", "flow_matching")
-GAUSSIAN_SAMPLERS = ("ancestral", "euler_maruyama", "pc", "langevin", "ode_euler", "heun", "dpm_solver")
+#: core samplers left out of every row: not exact samplers of the target by design
+EXCLUDED = {"renoise": "concentrates on the modes by design (tests/core/test_renoise.py checks what it promises)"}
+#: sampler column labels of the recorded tables
+LABELS = {("torus_flow_matching", "ancestral"): "ancestral (Euler ODE)"}
 
 
-def steps_for(sampler: str, nfe: int) -> int:
-    if sampler == "heun":
-        return max(1, (nfe + 1) // 2)
-    if sampler in ("pc", "langevin"):
-        return max(1, nfe // 2)
-    if sampler == "bfn":
-        return max(1, nfe - 1)
-    return nfe
-
-
-def ring():
-    ang = torch.arange(4) * math.pi / 2
-    return GaussianMixture(torch.tensor([0.4, 0.3, 0.2, 0.1]), torch.stack([2 * torch.cos(ang), 2 * torch.sin(ang)], 1),
-                           torch.tensor([0.3]))
+def steps_for(sampler_cls, nfe: int, options: dict) -> int:
+    """The most steps (>= 1) whose documented NFE (``expected_nfe``, linear in the steps) is at most ``nfe``."""
+    one = sampler_cls(steps=1, **options).expected_nfe()
+    per = sampler_cls(steps=2, **options).expected_nfe() - one
+    return max(1, (nfe - (one - per)) // per)
 
 
 def timed(fn):
@@ -65,135 +62,99 @@ def timed(fn):
     return out, time.perf_counter() - t0
 
 
-def gaussian_cases(n: int):
-    mix = ring()
-    ref = mix.sample(n, torch.Generator().manual_seed(99))
-    floor = mmd_rbf(mix.sample(n, torch.Generator().manual_seed(98)), ref)
-    schedules = {"vp": VPLinear(), "vp_cosine": VPCosine(), "ve": VE(sigma_max=10.0), "subvp": SubVP(),
-                 "flow_matching": LinearInterpolant()}
-    for pname, sched in schedules.items():
-        proc = GaussianProcess(sched)
-        joint = JointProcess({"x": proc})
-        oracle = GaussianMixtureOracle("x", mix, proc, "velocity" if pname == "flow_matching" else "score")
-        for sname in GAUSSIAN_SAMPLERS:
-            def run(nfe, sname=sname, joint=joint, oracle=oracle):
-                kw = {"grid": "uniform"} if sname == "dpm_solver" else {}
-                res = get_sampler(sname, steps=steps_for(sname, nfe), **kw).sample(
-                    joint, oracle, {"x": (n, 2)}, generator=torch.Generator().manual_seed(0))
-                return res.nfe, mmd_rbf(res.fields["x"], ref)
-            yield pname, sname, "MMD^2 (RBF)", floor, run
+@dataclass
+class Measure:
+    """How far samples (size, *shape) are from an example's target; ``samples`` per run, ``floor`` the distance of
+    an independent draw of the target of that size."""
+
+    metric: str
+    samples: int
+    floor: float
+    distance: Callable[[torch.Tensor], float]
 
 
-def discrete_cases(n: int):
-    g = torch.Generator().manual_seed(0)
-    probs = torch.softmax(2.0 * torch.randn(6, 5, generator=g), dim=-1)
-    ref = torch.multinomial(probs.repeat(n, 1), 1, generator=torch.Generator().manual_seed(98)).view(n, 6)
-    floor = categorical_tv(ref, probs)
-    for pname, proc in (("masked", MaskedDiffusion(5)), ("uniform", UniformDiscrete(5))):
-        joint = JointProcess({"x": proc})
-        oracle = CategoricalProductOracle("x", probs, proc)
-        def run(nfe, joint=joint, oracle=oracle):
-            res = get_sampler("ancestral", steps=nfe).sample(joint, oracle, {"x": (n, 6)},
-                                                              generator=torch.Generator().manual_seed(0))
-            return res.nfe, categorical_tv(res.fields["x"], probs)
-        yield pname, "ancestral", "TV per position", floor, run
-    pix = torch.linspace(0.02, 0.98, 64).view(1, 8, 8)
-    proc = BernoulliDiffusion()
-    joint = JointProcess({"m": proc})
-    oracle = BernoulliOracle("m", pix, proc)
-    ref_b = (torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(98)) < pix).float()
-    floor_b = float((ref_b.mean(0) - pix).abs().mean())
-    def run_b(nfe):
-        res = get_sampler("ancestral", steps=nfe).sample(joint, oracle, {"m": (n, 1, 8, 8)},
-                                                          generator=torch.Generator().manual_seed(0))
-        return res.nfe, float((res.fields["m"].mean(0) - pix).abs().mean())
-    yield "bernoulli", "ancestral", "mean |freq - p|", floor_b, run_b
-    dproc = DiscreteBFN(5)
-    djoint = JointProcess({"x": dproc})
-    doracle = BFNCategoricalOracle("x", probs)
-    def run_d(nfe):
-        res = get_sampler("bfn", steps=steps_for("bfn", nfe)).sample(djoint, doracle, {"x": (n, 6)},
-                                                                     generator=torch.Generator().manual_seed(0))
-        return res.nfe, categorical_tv(res.fields["x"], probs)
-    yield "bfn_discrete", "bfn", "TV per position", floor, run_d
+def _moments(x: torch.Tensor, period: float = 1.0) -> torch.Tensor:
+    """E[cos k a], E[sin k a] for k = 1, 2 of the angles a = 2 pi x / period."""
+    a = 2 * math.pi * x.double().flatten() / period
+    return torch.stack([torch.cos(a).mean(), torch.sin(a).mean(), torch.cos(2 * a).mean(), torch.sin(2 * a).mean()])
 
 
-def bfn_cases(n: int):
-    mix = ring()
-    ref = mix.sample(n, torch.Generator().manual_seed(99))
-    floor = mmd_rbf(mix.sample(n, torch.Generator().manual_seed(98)), ref)
-    proc = ContinuousBFN()
-    joint = JointProcess({"x": proc})
-    for mode in ("mean", "sample"):
-        oracle = BFNGaussianMixtureOracle("x", proc, mix.weights, mix.means, mix.stds, mode=mode,
-                                          generator=torch.Generator().manual_seed(7))
-        def run(nfe, oracle=oracle):
-            res = get_sampler("bfn", steps=steps_for("bfn", nfe)).sample(joint, oracle, {"x": (n, 2)},
-                                                                         generator=torch.Generator().manual_seed(0))
-            return res.nfe, mmd_rbf(res.fields["x"], ref)
-        yield "bfn_continuous", f"bfn ({mode} oracle)", "MMD^2 (RBF)", floor, run
+def measure_for(target, n: int) -> Measure:
+    """The distance of the recorded table for each kind of target (reference draws: seeds 99, 98, 97)."""
+    if isinstance(target, GaussianMixture):
+        ref = target.sample(n, torch.Generator().manual_seed(99))
+        floor = mmd_rbf(target.sample(n, torch.Generator().manual_seed(98)), ref)
+        return Measure("MMD^2 (RBF)", n, floor, lambda x: mmd_rbf(x, ref))
+    if isinstance(target, CategoricalProduct):
+        m = 2 * n
+        floor = categorical_tv(target.sample(m, torch.Generator().manual_seed(98)), target.probs)
+        return Measure("TV per position", m, floor, lambda x: categorical_tv(x, target.probs))
+    if isinstance(target, IndependentBernoulli):
+        m = 2 * n
+        ref = target.sample(m, torch.Generator().manual_seed(98))
+        floor = float((ref.mean(0) - target.probs).abs().mean())
+        return Measure("mean |freq - p|", m, floor, lambda x: float((x.mean(0) - target.probs).abs().mean()))
+    if isinstance(target, VonMisesMixture):
+        from scipy.special import ive
 
-    w, locs, kap = torch.tensor([0.6, 0.4]), torch.tensor([0.2, 0.7]), torch.tensor([30.0, 10.0])
-
-    def moments(x):  # E[cos k a], E[sin k a] for k = 1, 2 of angles a = 2 pi x
-        a = 2 * math.pi * x.double().flatten()
-        return torch.stack([torch.cos(a).mean(), torch.sin(a).mean(), torch.cos(2 * a).mean(), torch.sin(2 * a).mean()])
-
-    comp = torch.multinomial(w, n, replacement=True, generator=torch.Generator().manual_seed(98))
-    ref_a = sample_von_mises(2 * math.pi * locs[comp].double(), kap[comp].double(), torch.Generator().manual_seed(97))
-    ref_m = moments(ref_a / (2 * math.pi))
-    # exact moments: E[e^{ik a}] = sum_j w_j A_k(kappa_j) e^{ik mu_j}, A_k = I_k / I_0
-    from scipy.special import ive
-    exact = []
-    for k in (1, 2):
-        ak = torch.tensor([ive(k, float(c)) / ive(0, float(c)) for c in kap], dtype=torch.float64)
-        exact += [(w.double() * ak * torch.cos(2 * math.pi * k * locs.double())).sum(),
-                  (w.double() * ak * torch.sin(2 * math.pi * k * locs.double())).sum()]
-    exact = torch.stack(exact)
-    floor_p = float((ref_m - exact).abs().max())
-
-    for mode in ("mean", "sample"):
-        def run_p(nfe, mode=mode):
-            steps = steps_for("bfn", nfe)
-            pproc = PeriodicBFN(steps=steps)
-            pjoint = JointProcess({"x": pproc})
-            orc = BFNVonMisesMixtureOracle("x", pproc, w, locs, kap, mode=mode, generator=torch.Generator().manual_seed(7))
-            res = get_sampler("bfn", steps=steps).sample(pjoint, orc, {"x": (n, 1)},
-                                                         generator=torch.Generator().manual_seed(0))
-            return res.nfe, float((moments(res.fields["x"]) - exact).abs().max())
-        yield "bfn_periodic", f"bfn ({mode} oracle)", "max circular-moment error", floor_p, run_p
+        w, locs, kap, per = target.weights, target.locs, target.kappas, target.period
+        comp = torch.multinomial(w, n, replacement=True, generator=torch.Generator().manual_seed(98))
+        ref_a = sample_von_mises(2 * math.pi * locs[comp].double() / per, kap[comp].double(),
+                                 torch.Generator().manual_seed(97))
+        exact = []  # E[e^{ik a}] = sum_j w_j A_k(kappa_j) e^{ik mu_j}, A_k = I_k / I_0
+        for k in (1, 2):
+            ak = torch.tensor([ive(k, float(c)) / ive(0, float(c)) for c in kap], dtype=torch.float64)
+            exact += [(w.double() * ak * torch.cos(2 * math.pi * k * locs.double() / per)).sum(),
+                      (w.double() * ak * torch.sin(2 * math.pi * k * locs.double() / per)).sum()]
+        exact = torch.stack(exact)
+        floor = float((_moments(ref_a / (2 * math.pi)) - exact).abs().max())
+        return Measure("max circular-moment error", n, floor,
+                       lambda x: float((_moments(x, per) - exact).abs().max()))
+    if isinstance(target, WrappedNormalMixture):
+        m, per = 2 * n, target.period
+        exact = torch.tensor([v for k in (1, 2) for v in target.circular_moment(k)], dtype=torch.float64)
+        floor = float((_moments(target.sample((m, 1), torch.Generator().manual_seed(98)), per) - exact).abs().max())
+        return Measure("max circular-moment error", m, floor,
+                       lambda x: float((_moments(x, per) - exact).abs().max()))
+    raise TypeError(f"no distance for a target of type {type(target).__name__}: add one to measure_for")
 
 
-def torus_cases(n: int):
-    from morphogen.oracles.torus import TorusFlowOracle, WrappedGaussianOracle, WrappedNormalMixture
-    from morphogen.processes import TorusFlowMatching, WrappedGaussian
+def cases(n: int):
+    """(process, sampler label, measure, run) for every process example (morphogen.testing's census of the Process
+    classes), every oracle of it and every compatible core sampler; run(nfe) -> (NFE used, distance)."""
+    examples = process_examples()
+    unfit = [e.name for e in examples if not e.oracles or e.target is None]
+    if unfit:
+        raise SystemExit(f"core_oracle: the process examples {unfit} have no oracle or target to measure against")
+    core = [e for e in sampler_entries() if e.is_core and e.name not in EXCLUDED]
+    for ex in examples:
+        measure = measure_for(ex.target, n)
+        for label in ex.oracles:
+            for entry in core:
+                cls = entry.load()
+                if not cls.compatible_with(ex.process()):
+                    continue
+                name = entry.name if len(ex.oracles) == 1 else f"{entry.name} ({label} oracle)"
+                yield ex.name, LABELS.get((ex.name, entry.name), name), measure, _runner(ex, label, cls, measure)
 
-    mix = WrappedNormalMixture([0.35, 0.65], [0.15, 0.6], [0.05, 0.1])
-    exact = torch.tensor([v for k in (1, 2) for v in mix.circular_moment(k)], dtype=torch.float64)
 
-    def moments(x):
-        a = 2 * math.pi * x.double().flatten()
-        return torch.stack([torch.cos(a).mean(), torch.sin(a).mean(), torch.cos(2 * a).mean(), torch.sin(2 * a).mean()])
+def _runner(ex: ProcessExample, label: str, cls, measure: Measure):
+    opts = dict(ex.sampler_options.get(cls.name, {}))
+    shape = (measure.samples, *ex.shape)
+    # one oracle per row (its random source runs on across the NFEs), unless the process depends on the steps
+    proc = ex.process()
+    oracle = ex.oracle(proc, "x", label, torch.Generator().manual_seed(7))
 
-    floor = float((moments(mix.sample((n, 1), torch.Generator().manual_seed(98))) - exact).abs().max())
-    wg = WrappedGaussian()
-    for sname in ("ancestral", "pc", "langevin"):
-        joint = JointProcess({"x": wg})
-        oracle = WrappedGaussianOracle("x", mix, wg)
-        def run(nfe, sname=sname, joint=joint, oracle=oracle):
-            kw = {"snr": 0.2} if sname in ("pc", "langevin") else {}
-            res = get_sampler(sname, steps=steps_for(sname, nfe), **kw).sample(
-                joint, oracle, {"x": (n, 1)}, generator=torch.Generator().manual_seed(0))
-            return res.nfe, float((moments(res.fields["x"]) - exact).abs().max())
-        yield "wrapped_gaussian", sname, "max circular-moment error", floor, run
-    fm = TorusFlowMatching()
-    fjoint = JointProcess({"x": fm})
-    foracle = TorusFlowOracle("x", mix, fm, "velocity")
-    def run_f(nfe):
-        res = get_sampler("ancestral", steps=nfe).sample(fjoint, foracle, {"x": (n, 1)},
-                                                          generator=torch.Generator().manual_seed(0))
-        return res.nfe, float((moments(res.fields["x"]) - exact).abs().max())
-    yield "torus_flow_matching", "ancestral (Euler ODE)", "max circular-moment error", floor, run_f
+    def run(nfe: int):
+        steps = steps_for(cls, nfe, opts)
+        p, o = proc, oracle
+        if ex.steps_argument:
+            p = ex.process(steps=steps)
+            o = ex.oracle(p, "x", label, torch.Generator().manual_seed(7))
+        res = cls(steps=steps, **opts).sample(JointProcess({"x": p}), o, {"x": shape},
+                                              generator=torch.Generator().manual_seed(0))
+        return res.nfe, measure.distance(res.fields["x"])
+    return run
 
 
 def main() -> None:
@@ -205,18 +166,17 @@ def main() -> None:
     n = 500 if args.quick else 2000
     nfes = tuple(x for x in NFES if not args.quick or x <= 100)
     rows = []
-    for gen in (gaussian_cases(n), discrete_cases(2 * n), bfn_cases(n), torus_cases(2 * n)):
-        for pname, sname, metric, floor, run in gen:
-            row = {"process": pname, "sampler": sname, "metric": metric, "floor": floor, "points": []}
-            for nfe in nfes:
-                (used, dist), secs = timed(lambda: run(nfe))
-                row["points"].append({"nfe_target": nfe, "nfe": used, "distance": dist,
-                                      "samples_per_s": (2 * n if pname not in GAUSS_NAMES + ("bfn_continuous", "bfn_periodic") else n) / secs})
-                print(f"{pname:15s} {sname:15s} NFE {used:5d}  d={dist:.4f}  {secs:6.2f}s", flush=True)
-            d_ref = row["points"][-1]["distance"]
-            reach = next((p["nfe"] for p in row["points"] if p["distance"] <= d_ref + floor), None)
-            row["nfe_to_reach_final"] = reach
-            rows.append(row)
+    for pname, sname, measure, run in cases(n):
+        row = {"process": pname, "sampler": sname, "metric": measure.metric, "floor": measure.floor, "points": []}
+        for nfe in nfes:
+            (used, dist), secs = timed(lambda: run(nfe))
+            row["points"].append({"nfe_target": nfe, "nfe": used, "distance": dist,
+                                  "samples_per_s": measure.samples / secs})
+            print(f"{pname:15s} {sname:15s} NFE {used:5d}  d={dist:.4f}  {secs:6.2f}s", flush=True)
+        d_ref = row["points"][-1]["distance"]
+        reach = next((p["nfe"] for p in row["points"] if p["distance"] <= d_ref + measure.floor), None)
+        row["nfe_to_reach_final"] = reach
+        rows.append(row)
     result = {"machine": machine_info(), "samples": n, "nfes": nfes,
               "rule": "nfe_to_reach_final = smallest NFE with distance <= distance at the largest NFE + floor",
               "rows": rows}
@@ -227,7 +187,8 @@ def main() -> None:
              f"{result['machine']['cores']} cores, torch {result['machine']['torch']}, 1 thread)", "",
              f"Samples per run: {n} (categoricals: {2 * n}). Distance at each NFE; `reach` = smallest NFE within the "
              f"noise floor of the distance at NFE {nfes[-1]}; samples/s at NFE 100.", "",
-             "| process | sampler | metric | floor | " + " | ".join(f"NFE {x}" for x in nfes) + " | reach | samples/s @100 |",
+             "| process | sampler | metric | floor | " + " | ".join(f"NFE {x}" for x in nfes)
+             + " | reach | samples/s @100 |",
              "|" + "---|" * (len(nfes) + 6)]
     for r in rows:
         sps = next((p["samples_per_s"] for p in r["points"] if p["nfe_target"] == 100), float("nan"))

@@ -14,7 +14,6 @@ import time
 
 import torch
 
-import morphogen.graphs.samplers  # noqa: F401  (registers "s4")
 from morphogen.graphs.data.dense import graph_masks, node_mask_from_counts
 from morphogen.graphs.pipeline import load_model
 from morphogen.samplers.registry import get_sampler

@@ -99,19 +99,26 @@ def test_core_demo_writes_its_outputs(tmp_path):
 
 
 def test_config_round_trip_of_every_process():
+    """Every process class (read from morphogen.testing's census, default examples) and, for some, non-default
+    arguments survive one joint spec."""
     from morphogen import processes as P
     from morphogen.schedules import VE, CosineKeep
+    from morphogen.testing import process_examples
     from morphogen.utils.config import build, spec_of
 
-    joint = P.JointProcess({
+    fields = {f"example_{e.name}": e.process() for e in process_examples()}
+    fields.update({
         "a": P.GaussianProcess(VE(0.02, 20.0), symmetric=True), "b": P.FlowMatching(extra_noise=0.3),
-        "c": P.MaskedDiffusion(7, CosineKeep()), "d": P.UniformDiscrete(3), "e": P.BernoulliDiffusion(),
-        "f": P.ContinuousBFN(0.01), "g": P.DiscreteBFN(4, 2.0), "h": P.PeriodicBFN(steps=20),
-    }, time_sampling="independent")
+        "c": P.MaskedDiffusion(7, CosineKeep()), "h": P.PeriodicBFN(steps=20),
+        "w": P.WrappedGaussian(sigma_min=0.02, period=2.0), "t": P.TorusFlowMatching(period=2.0),
+    })
+    joint = P.JointProcess(fields, time_sampling="independent")
     spec = spec_of(joint)
     again = build(spec)
     assert spec_of(again) == spec
+    assert {type(p) for p in again.processes.values()} >= {e.cls for e in process_examples()}
     assert again["a"].symmetric and again["c"].schedule.__class__.__name__ == "CosineKeep"
+    assert again["w"].period == 2.0 and again["t"].period == 2.0
 
 
 def test_config_refuses_foreign_classes_and_bad_args():

@@ -170,12 +170,12 @@ SAMPLER_SETTINGS = {
 
 
 def test_every_gaussian_sampler_is_tested():
-    from morphogen.samplers.registry import _REGISTRY
+    from morphogen.samplers.registry import sampler_entries
 
     proc = GaussianProcess(VPLinear())
-    core = {n for n in compatible_samplers(proc) if _REGISTRY[n].startswith("morphogen.samplers.")}
-    # domain packages may register more (e.g. GDSS's s4); "renoise" concentrates on the modes by design and is
-    # checked against what it promises in tests/core/test_renoise.py
+    core = {e.name for e in sampler_entries() if e.is_core and e.name in compatible_samplers(proc)}
+    # domain packages add more through entry points (GDSS's s4, tested in tests/graphs); "renoise" concentrates
+    # on the modes by design and is checked against what it promises in tests/core/test_renoise.py
     assert core == set(SAMPLER_SETTINGS) | {"renoise"}
 
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from morphogen.crystals.metrics import (
-    GenerationMetrics, composition_validity, csp_match, density_wasserstein, match_rms, num_elements_wasserstein,
+    GenerationMetrics, composition_validity, csp_match, density_wasserstein, generation_metrics, match_rms,
+    num_elements_wasserstein,
     smact_validity, structure_validity,
 )
 from morphogen.crystals.models.template import template_assignments, template_structure
@@ -76,9 +77,9 @@ def test_wasserstein_known_answers():
     assert density_wasserstein([two, three], [three, two]) == pytest.approx(0.0)
     big = Structure(Lattice.cubic(8.0), ["C"], [[0, 0, 0]])
     assert density_wasserstein([one], [big]) == pytest.approx(one.density - big.density)
-    acc = GenerationMetrics()
+    acc = GenerationMetrics([two])
     acc.update([two, None])
-    res = acc.compute([two])
+    res = acc.compute()
     assert res.validity == 0.5 and res.wdist_density == pytest.approx(0.0)
 
 
@@ -90,3 +91,15 @@ def test_perovskite_template():
     assert len(template_assignments([38, 22, 8, 9, 7])) == 20
     with pytest.raises(ValueError, match="5-atom"):
         template_structure([11, 17])
+
+
+def test_generation_metrics_accumulate_like_the_pure_function():
+    from pymatgen.core import Lattice, Structure
+
+    from morphogen.testing import assert_metric
+
+    salt, perov = rocksalt(), perovskite()
+    carbon = Structure(Lattice.cubic(4.0), ["C"], [[0, 0, 0]])
+    first, second = [salt, None], [carbon]
+    assert_metric(lambda: GenerationMetrics([perov, salt]), [(first,), (second,)],
+                  generation_metrics(first + second, [perov, salt]))

@@ -8,6 +8,7 @@ import torch
 from morphogen.crystals.data import LatticeCodec, record_from_structure
 from morphogen.crystals.models.cspnet import CrystalDenoiser
 from morphogen.processes.base import FieldState
+from morphogen.testing import Euclidean, PeriodicTranslation, Permutation, assert_equivariant, assert_invariant
 
 B, N = 3, 6
 
@@ -51,59 +52,59 @@ def _run(net, variant, lattice, coords, types, mask, kappa, t):
         return net(st, cond)
 
 
+def _fn(net, variant):
+    """The denoiser as a function of named tensors (what morphogen.testing's symmetry assertions call)."""
+    def fn(lattice, coords, types, mask, kappa, t):
+        out = _run(net, variant, lattice, coords, types, mask, kappa, t)
+        return {"lattice": out["lattice"], "frac_coords": out["frac_coords"]}
+    return fn
+
+
+def _named(lattice, coords, types, mask, kappa, t):
+    return {"lattice": lattice, "coords": coords, "types": types, "mask": mask, "kappa": kappa, "t": t}
+
+
 def test_permutation_equivariance(setup):
+    """Atom outputs move with the atoms, the lattice is unchanged; the padded row permutes its real atoms only."""
     net, variant = setup
-    lattice, coords, types, mask, kappa, t = _inputs()
-    out = _run(net, variant, lattice, coords, types, mask, kappa, t)
-    perm = torch.tensor([3, 0, 5, 1, 2, 4])
-    keep = {0, 2}  # rows without padding (row 1 has padding at the end, permuting it would move padding)
-    st_p = [c[:, perm] for c in (coords, types, mask, kappa)]
-    out_p = _run(net, variant, lattice, st_p[0], st_p[1], st_p[2], st_p[3], t)
-    for b in keep:
-        torch.testing.assert_close(out_p["frac_coords"][b], out["frac_coords"][b, perm])
-        torch.testing.assert_close(out_p["lattice"][b], out["lattice"][b])
+    group = Permutation({"coords": (1,), "types": (1,), "mask": (1,), "kappa": (1,)}, outputs={"frac_coords": (1,)},
+                        mask="mask")
+    assert_equivariant(_fn(net, variant), _named(*_inputs()), group, atol=1e-10, rtol=1e-7, trials=3)
 
 
 def test_translation_integer_shift_and_common_translation(setup):
+    """Whole-cell shifts of any atom change nothing; a common shift of all atoms leaves the lattice and a predicted
+    noise unchanged and moves a predicted endpoint with the atoms (modulo 1)."""
     net, variant = setup
-    lattice, coords, types, mask, kappa, t = _inputs(1)
-    out = _run(net, variant, lattice, coords, types, mask, kappa, t)
-    shift = torch.tensor([0.31, -0.72, 0.05], dtype=torch.float64)
-    ints = torch.randint(-3, 4, coords.shape, generator=torch.Generator().manual_seed(2)).double()
-    moved = (coords + shift + ints) * mask.unsqueeze(-1)
-    out_m = _run(net, variant, lattice, moved, types, mask, kappa, t)
-    torch.testing.assert_close(out_m["lattice"], out["lattice"])
-    if variant == "csp_noise":  # an invariant displacement
-        torch.testing.assert_close(out_m["frac_coords"], out["frac_coords"])
-    else:  # an endpoint: moves with the atoms, modulo 1
-        diff = (out_m["frac_coords"] - out["frac_coords"] - shift * mask.unsqueeze(-1))[mask]
-        torch.testing.assert_close(torch.remainder(diff + 0.5, 1.0) - 0.5, torch.zeros_like(diff), atol=1e-9, rtol=0)
+    moving = () if variant == "csp_noise" else ("frac_coords",)  # a noise is an invariant displacement
+    group = PeriodicTranslation(("coords",), outputs=moving, period=1.0, mask="mask")
+    assert_equivariant(_fn(net, variant), _named(*_inputs(1)), group, atol=1e-9, rtol=1e-7)
 
 
 def test_rotation_invariance_through_the_lattice_representation():
+    """Rotating or reflecting the Cartesian cell (its lattice vectors, with the fractional coordinates fixed)
+    changes neither the lattice features (lengths and angles) nor the network's outputs."""
     from pymatgen.core import Lattice, Structure
-    from pymatgen.core.operations import SymmOp
 
     s = Structure(Lattice.from_parameters(4.1, 5.3, 6.2, 80, 95, 105), ["Sr", "Ti", "O", "O", "O"],
                   np.random.default_rng(0).random((5, 3)))
-    rot = s.copy()
-    rot.apply_operation(SymmOp.from_axis_angle_and_translation([1, 2, 3], 37.0), fractional=False)
-    assert not np.allclose(rot.lattice.matrix, s.lattice.matrix)
-    r0, r1 = record_from_structure(s, niggli=False), record_from_structure(rot, niggli=False)
-    codec = LatticeCodec()
-    z0, z1 = codec.encode(r0.lattice[None], [5]), codec.encode(r1.lattice[None], [5])
-    np.testing.assert_allclose(z0, z1, atol=1e-10)
-    np.testing.assert_allclose(r0.frac_coords, r1.frac_coords, atol=1e-10)
     net = CrystalDenoiser(hidden=32, layers=2, num_freqs=4).double().eval()
-    outs = []
-    for r, z in ((r0, z0), (r1, z1)):
-        types = torch.as_tensor(r.atomic_numbers - 1)[None]
-        mask = torch.ones(1, 5, dtype=torch.bool)
-        st = _state(torch.as_tensor(z), torch.as_tensor(r.frac_coords)[None], torch.tensor([0.4], dtype=torch.float64), mask)
+    codec = LatticeCodec()
+    types = torch.as_tensor(np.array([site.specie.Z for site in s]) - 1)[None]
+    mask = torch.ones(1, 5, dtype=torch.bool)
+
+    def fn(cell):
+        rotated = Structure(Lattice(cell[0].numpy()), s.species, s.frac_coords)
+        r = record_from_structure(rotated, niggli=False)
+        z = torch.as_tensor(codec.encode(r.lattice[None], [5]))
+        st = _state(z, torch.as_tensor(r.frac_coords)[None], torch.tensor([0.4], dtype=torch.float64), mask)
         with torch.no_grad():
-            outs.append(net(st, {"node_mask": mask, "atom_types": types}))
-    torch.testing.assert_close(outs[0]["lattice"], outs[1]["lattice"])
-    torch.testing.assert_close(outs[0]["frac_coords"], outs[1]["frac_coords"])
+            out = net(st, {"node_mask": mask, "atom_types": types})
+        return {"z": z, "frac": torch.as_tensor(r.frac_coords), **out}
+
+    cell = torch.tensor(np.array(s.lattice.matrix))[None]  # (1, 3, 3): rows are the lattice vectors
+    assert_invariant(fn, {"cell": cell}, Euclidean({"cell": "vector"}, kinds=("rotation", "reflection")),
+                     atol=1e-9, rtol=1e-7)
 
 
 def test_padding_does_not_leak():

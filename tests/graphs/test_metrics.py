@@ -113,3 +113,15 @@ def test_molecule_metrics_accumulator():
     assert s.num_samples == 5 and s.validity_without_correction == pytest.approx(3 / 5)
     assert s.validity == pytest.approx(4 / 5) and s.uniqueness == pytest.approx(3 / 4)
     assert s.novelty == pytest.approx(2 / 3) and s.nspdk_mmd is not None
+
+
+def test_graph_mmd_accumulates_like_the_pure_functions():
+    from morphogen.graphs.metrics import GraphScores
+    from morphogen.testing import assert_metric
+
+    ref = [nx.cycle_graph(n) for n in range(5, 9)]
+    one, two = [nx.star_graph(4), nx.path_graph(5)], [nx.complete_graph(4), nx.cycle_graph(6)]
+    gen = one + two
+    expected = GraphScores(len(gen), degree_mmd(ref, gen, "gaussian_emd"), clustering_mmd(ref, gen, "gaussian_emd"),
+                           orbit_mmd(ref, gen))
+    assert_metric(lambda: GraphMMD(ref), [(one,), (two,)], expected)

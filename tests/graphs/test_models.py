@@ -5,6 +5,7 @@ import torch
 from morphogen.graphs.data.dense import graph_masks
 from morphogen.graphs.models import GDSSDenoiser, ScoreNetworkA, ScoreNetworkX
 from morphogen.processes.base import FieldState
+from morphogen.testing import Permutation, assert_equivariant
 
 
 def _model(f=4):
@@ -26,14 +27,21 @@ def _state(x, a, mask=None):
     return {"X": FieldState(x, t, m["X"]), "A": FieldState(a, t, m["A"])}
 
 
-def test_permutation_equivariance():
+@pytest.mark.parametrize("padded", [False, True])
+def test_permutation_equivariance(padded):
+    """Node scores move with the nodes, edge scores with both ends; with padding, each graph permutes its real
+    nodes among themselves (one graph has 4 of 7)."""
     net = _model()
     x, a = _inputs()
-    out = net(_state(x, a))
-    p = torch.randperm(x.shape[1], generator=torch.Generator().manual_seed(5))
-    out_p = net(_state(x[:, p], a[:, p][:, :, p]))
-    assert torch.allclose(out_p["X"], out["X"][:, p], atol=1e-10)
-    assert torch.allclose(out_p["A"], out["A"][:, p][:, :, p], atol=1e-10)
+    mask = torch.ones(3, 7, dtype=torch.bool)
+    if padded:
+        mask[1, 4:] = False
+        x, a = x * mask[..., None], a * mask[:, None, :] * mask[:, :, None]
+    inputs = {"x": x, "a": a, "mask": mask}
+    group = Permutation({"x": (1,), "a": (1, 2), "mask": (1,)}, outputs={"X": (1,), "A": (1, 2)},
+                        mask="mask" if padded else None)
+    assert_equivariant(lambda x, a, mask: net(_state(x, a, mask if padded else None)), inputs, group, atol=1e-10,
+                       rtol=0.0, trials=3)
 
 
 def test_adjacency_output_symmetric_zero_diagonal():
@@ -64,7 +72,6 @@ def test_padding_changes_nothing():
 def test_s4_recovers_gaussian_with_exact_score(schedule):
     """S4 with the exact score of N(mu, s^2) data ends near that Gaussian (scale_eps = 1); GDSS's scale_eps = 0.7
     shrinks the spread on purpose (less corrector noise)."""
-    import morphogen.graphs.samplers  # noqa: F401
     from morphogen.processes import GaussianProcess, JointProcess
     from morphogen.samplers import get_sampler
     from morphogen.schedules import VE, VPLinear
@@ -108,3 +115,27 @@ def test_s4_langevin_step_is_gdss_score_norm_rule():
         assert S4Solver(step_rule="gdss").step_rule == "noise_norm"
     with pytest.raises(ValueError, match="step_rule"):
         S4Solver(step_rule="other")
+
+
+def test_s4_refuses_flow_matching_and_survives_few_steps():
+    """S4 runs the forward transition backwards from t = 0: flow matching (alpha(0) = 0) is refused before any
+    evaluation; on VP with fewer steps than beta_max its corrector factor 1 - beta/steps is clamped at 0."""
+    from morphogen.processes import FlowMatching, GaussianProcess, JointProcess
+    from morphogen.samplers import IncompatibleSamplerError, get_sampler
+    from morphogen.schedules import VPLinear
+
+    calls = []
+
+    class Zero:
+        prediction_kinds = {"x": "score"}
+
+        def __call__(self, state, condition=None, drop_condition=None):
+            calls.append(1)
+            return {"x": torch.zeros_like(state["x"].value)}
+
+    with pytest.raises(IncompatibleSamplerError, match=r"field 'x' uses FlowMatching .*alpha\(0\) = 0"):
+        get_sampler("s4", steps=5).sample(JointProcess({"x": FlowMatching()}), Zero(), {"x": (4, 2)})
+    assert not calls
+    out = get_sampler("s4", steps=5).sample(JointProcess({"x": GaussianProcess(VPLinear())}), Zero(), {"x": (4, 2)},
+                                            generator=torch.Generator().manual_seed(0))
+    assert torch.isfinite(out.fields["x"]).all() and out.nfe == 5

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from morphogen.music.data import Note, NoteScore, Track
-from morphogen.music.metrics import (HarmonizationMetrics, HistogramOverlap, chord_counts, crossing_counts, is_chord,
-                                     overlap, parallel_counts, range_counts, voice_frames)
+from morphogen.music.metrics import (HarmonizationMetrics, HistogramOverlap, chord_counts, crossing_counts,
+                                     duration_histogram, is_chord, overlap, parallel_counts, pitch_class_histogram,
+                                     range_counts, voice_frames)
 from morphogen.music.metrics.nll import NLLMeter, NLLResult, nll_bound
 
 VOICES = ["soprano", "alto", "tenor", "bass"]
@@ -95,3 +96,21 @@ def test_nll_bound_and_meter():
     meter.update(NLLResult(torch.tensor([10.0, 30.0]), torch.tensor([10.0, 10.0])))
     out = meter.compute()
     assert out["nll_nats_per_frame"] == pytest.approx(2.0) and out["nll_bits_per_frame"] == pytest.approx(2 / math.log(2))
+
+
+def test_histogram_overlap_and_nll_meter_accumulate_like_their_pure_functions():
+    from morphogen.testing import assert_metric
+
+    gen1, ref1 = [(60, 4), (62, 4), (67, 2)], [(72, 4), (74, 8)]
+    gen2, ref2 = [(65, 1), (61, 20)], [(60, 4)]
+    gen, ref = gen1 + gen2, ref1 + ref2
+    expected = {"pitch_class_overlap": overlap(pitch_class_histogram(p for p, _ in gen),
+                                               pitch_class_histogram(p for p, _ in ref)),
+                "duration_overlap": overlap(duration_histogram(d for _, d in gen),
+                                            duration_histogram(d for _, d in ref))}
+    assert_metric(HistogramOverlap, [(gen1, ref1), (gen2, ref2)], expected)
+    a = NLLResult(torch.tensor([10.0, 30.0]), torch.tensor([10.0, 10.0]))
+    b = NLLResult(torch.tensor([5.0]), torch.tensor([20.0]))
+    npf = 45.0 / 40.0
+    assert_metric(NLLMeter, [(a,), (b,)], {"nll_nats_per_frame": npf, "nll_bits_per_frame": npf / math.log(2),
+                                           "frames": 40.0})

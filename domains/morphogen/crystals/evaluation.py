@@ -26,9 +26,9 @@ def evaluate_folder(predictions: str | os.PathLike, reference: str | os.PathLike
     rows = read_index(folder / "index.csv")
     refs = read_cdvae_csv(reference)
     if all(r.row is None for r in rows):
-        acc = GenerationMetrics()
+        acc = GenerationMetrics([record_to_structure(r) for r in refs])
         acc.update([_load(folder, r.path) for r in rows])
-        return {"generation": acc.compute([record_to_structure(r) for r in refs]).as_dict(), "reference": str(reference)}
+        return {"generation": acc.compute().as_dict(), "reference": str(reference)}
     by_id = {r.material_id: r for r in refs if r.material_id}
     use_id = all(r.material_id and r.material_id in by_id for r in rows)
     groups: dict = defaultdict(list)

@@ -314,7 +314,6 @@ def generate(checkpoint: str, num_samples: int, steps: int | None = None, sample
     """Sample graphs; node counts drawn from the training histogram stored in the checkpoint (GDSS init_flags)."""
     import torch
 
-    import morphogen.graphs.samplers  # noqa: F401  (registers "s4")
     from morphogen.graphs.data.dense import graph_masks, node_mask_from_counts
     from morphogen.samplers.registry import get_sampler
 

@@ -124,6 +124,13 @@ class Sampler(Configurable, ABC):
     #: "update"    all N steps are updates and ``_finish`` reads the data off the last update (pred is None).
     final_rule: ClassVar[str] = "jump"
 
+    def expected_nfe(self, guided: bool = False) -> int:
+        """The network evaluations one :meth:`sample` call makes (what ``SampleResult.nfe`` reports): ``steps`` for
+        the "jump" and "update" rules, ``steps + 1`` for "evaluate"; twice that with classifier-free guidance.
+        Samplers that evaluate more than once per step override this (the contract test holds them to it)."""
+        per_run = self.steps + (1 if self.final_rule == "evaluate" else 0)
+        return per_run * (2 if guided else 1)
+
     def _run(self, ctx: "_EvalContext", state: dict[str, FieldState], grid: Tensor, keep: bool,
              progress: bool) -> SampleResult:
         """The time loop shared by all samplers over ``grid`` (steps + 1 increasing times from 0 to t_end)."""

@@ -44,6 +44,9 @@ class Heun(Sampler):
     name: ClassVar[str] = "heun"
     requires: ClassVar[frozenset[str]] = frozenset({"gaussian"})
 
+    def expected_nfe(self, guided: bool = False) -> int:
+        return (2 * self.steps - 1) * (2 if guided else 1)
+
     def _step(self, ctx, state, pred, t_next):
         joint, kinds = ctx.joint, ctx.kinds
         v0, trial = {}, {}

@@ -2,8 +2,8 @@
 
 Langevin corrector at time t with signal-to-noise ratio ``snr``: step = 2 (snr mean||z|| / mean||score||)^2 (norms averaged over the batch),
 ``x <- x + step * score + sqrt(2 step) * scale_eps * z`` (``scale_eps`` < 1 shrinks the corrector noise, as GDSS does
-with 0.7). Network evaluations: steps * (1 + corrector_steps), less the
-corrector of the last step if ``final_corrector`` is False.
+with 0.7). Network evaluations: steps * (1 + corrector_steps) (the last step's corrector runs too; the predictor of
+the last step is the jump to the data), twice that with classifier-free guidance.
 """
 from __future__ import annotations
 
@@ -66,6 +66,9 @@ class PredictorCorrector(Sampler):
         if corrector_steps < 0:
             raise ValueError("corrector_steps must be >= 0")
         self.predictor, self.corrector_steps, self.snr = predictor, int(corrector_steps), float(snr)
+
+    def expected_nfe(self, guided: bool = False) -> int:
+        return self.steps * (1 + self.corrector_steps) * (2 if guided else 1)
 
     def requirements(self) -> frozenset[str]:
         need = {"langevin"} if self.corrector_steps > 0 else set()

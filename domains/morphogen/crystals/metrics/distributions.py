@@ -47,9 +47,15 @@ class GenerationResult:
 
 
 class GenerationMetrics:
-    """Accumulates generated Structures (None = could not be built); :meth:`compute` against reference Structures."""
+    """Accumulates generated Structures (None = could not be built); :meth:`compute` against the reference
+    Structures given here (the accumulating form of :func:`generation_metrics`)."""
 
-    def __init__(self):
+    def __init__(self, reference: Sequence):
+        self.reference = list(reference)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the generated structures (the reference stays)."""
         self.structures: list = []
         self.validity: list = []
 
@@ -58,15 +64,27 @@ class GenerationMetrics:
             self.structures.append(s)
             self.validity.append(crystal_validity(s))
 
-    def compute(self, reference: Sequence) -> GenerationResult:
+    def compute(self) -> GenerationResult:
         if not self.structures:
             raise ValueError("GenerationMetrics.compute() before any update()")
-        valid = [s for s, v in zip(self.structures, self.validity) if v.valid]
-        return GenerationResult(
-            structural_validity=float(np.mean([v.structural for v in self.validity])),
-            compositional_validity=float(np.mean([v.compositional for v in self.validity])),
-            validity=float(np.mean([v.valid for v in self.validity])),
-            wdist_density=density_wasserstein(valid, reference) if valid else float("nan"),
-            wdist_num_elements=num_elements_wasserstein(valid, reference) if valid else float("nan"),
-            n=len(self.structures),
-        )
+        return _generation_result(self.structures, self.validity, self.reference)
+
+
+def _generation_result(structures: Sequence, validity: Sequence, reference: Sequence) -> GenerationResult:
+    valid = [s for s, v in zip(structures, validity) if v.valid]
+    return GenerationResult(
+        structural_validity=float(np.mean([v.structural for v in validity])),
+        compositional_validity=float(np.mean([v.compositional for v in validity])),
+        validity=float(np.mean([v.valid for v in validity])),
+        wdist_density=density_wasserstein(valid, reference) if valid else float("nan"),
+        wdist_num_elements=num_elements_wasserstein(valid, reference) if valid else float("nan"),
+        n=len(structures),
+    )
+
+
+def generation_metrics(generated: Sequence, reference: Sequence) -> GenerationResult:
+    """Validity fractions of ``generated`` Structures (None = could not be built) and the W1 distances of the valid
+    ones to ``reference`` (CDVAE's generation metrics)."""
+    if not generated:
+        raise ValueError("generation_metrics needs at least one generated structure")
+    return _generation_result(list(generated), [crystal_validity(s) for s in generated], reference)

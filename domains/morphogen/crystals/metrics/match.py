@@ -72,6 +72,10 @@ class CSPMatch:
                  ltol: float = 0.3):
         self.matcher = structure_matcher(stol, angle_tol, ltol)
         self.require_ref_valid = require_ref_valid
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the references and samples seen (options and tolerances stay)."""
         self.best: list[float] = []
         self.ks: list[int] = []
         self._ref_valid: list[bool] = []

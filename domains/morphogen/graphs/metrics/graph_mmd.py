@@ -119,6 +119,10 @@ class GraphMMD:
         self.reference, self.generated = list(reference), []
         self.kernels = (degree_kernel, clustering_kernel, orbit_kernel)
 
+    def reset(self) -> None:
+        """Forget the generated graphs (the reference and kernels stay)."""
+        self.generated = []
+
     def update(self, graphs: Sequence) -> None:
         self.generated.extend(graphs)
 

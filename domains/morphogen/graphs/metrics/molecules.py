@@ -107,6 +107,10 @@ class MoleculeMetrics:
         self.with_fcd, self.with_nspdk = with_fcd, with_nspdk
         self.decoded: list[DecodedMolecule] = []
 
+    def reset(self) -> None:
+        """Forget the decoded samples (training and test sets stay)."""
+        self.decoded = []
+
     def update(self, decoded: Iterable[DecodedMolecule]) -> None:
         self.decoded.extend(decoded)
 

@@ -156,6 +156,10 @@ class NSPDKMMD:
     def __init__(self, reference: Sequence, r: int = 4, d: int = 4, nbits: int = 16):
         self.reference, self.kw, self.generated = list(reference), dict(r=r, d=d, nbits=nbits), []
 
+    def reset(self) -> None:
+        """Forget the generated graphs (the reference stays)."""
+        self.generated = []
+
     def update(self, graphs: Sequence) -> None:
         self.generated.extend(graphs)
 

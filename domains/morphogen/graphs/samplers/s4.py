@@ -3,8 +3,9 @@
 Per step from t to t + h, with ONE network evaluation (the score at t is reused for every sub-step, as in GDSS):
     1. Langevin correction of every field with the score at t:
        x <- x + e s + sqrt(2 e) * scale_eps * z, e = 2 a (snr ||z|| / ||s||)^2 (norms averaged over the batch);
-       a = 1 - beta(t) / steps for VP fields, 1 for VE. This is the step size of GDSS's ``S4_solver`` and of Song et
-       al.'s Langevin corrector (``step_rule="score_norm"``, the default). ``step_rule="noise_norm"`` puts the noise
+       a = 1 - beta(t) / steps for VP fields (clamped at 0: with fewer steps than beta's maximum it would turn
+       negative and the step's square root NaN; the corrector then pauses there), 1 for VE. This is the step size
+       of GDSS's ``S4_solver`` and of Song et al.'s Langevin corrector (``step_rule="score_norm"``, the default). ``step_rule="noise_norm"`` puts the noise
        norm in place of the score norm (e = 2 a snr^2, a constant step): an earlier, mistaken reading of the GDSS
        code, kept only to reproduce results computed with it. Near the data the score is large, so the two differ
        by orders of magnitude there: on QM9 (200 steps, snr 0.2, scale_eps 0.7) the constant step leaves 72 % of
@@ -14,6 +15,9 @@ Per step from t to t + h, with ONE network evaluation (the score at t is reused 
     3. the score drift x <- x + g2(t) s h (g2 the squared diffusion of the forward SDE);
     4. the second half step as in 2; its mean is kept as the noise-free estimate returned at the end
        (GDSS's ``noise_removal``).
+
+Step 2 inverts the forward transition from t, which needs alpha(t) > 0: S4 applies to score SDEs (VP, sub-VP, VE),
+not to flow matching, whose prior (alpha(0) = 0) keeps nothing of the data; such a field is refused before sampling.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ import torch
 from torch import Tensor
 
 from morphogen.processes.base import apply_mask, expand_like
-from morphogen.samplers.base import Sampler
+from morphogen.samplers.base import IncompatibleSamplerError, Sampler
 from morphogen.samplers.predictor_corrector import langevin_step_size as core_step_size
 
 STEP_RULES = ("score_norm", "noise_norm")
@@ -79,7 +83,16 @@ class S4Solver(Sampler):
         beta = getattr(process.schedule, "beta", None)
         if beta is None:  # VE
             return torch.ones_like(t)
-        return 1.0 - beta(t) / self.steps
+        return (1.0 - beta(t) / self.steps).clamp_min(0.0)
+
+    def check(self, joint) -> None:
+        super().check(joint)
+        for name, proc in joint.items():
+            if float(proc.schedule.alpha(torch.zeros(1, dtype=torch.float64))) <= 0.0:
+                raise IncompatibleSamplerError(
+                    f"sampler 's4' runs the forward process backwards from t = 0, but field '{name}' uses "
+                    f"{type(proc).__name__} with {type(proc.schedule).__name__}, whose alpha(0) = 0 (flow matching); "
+                    "use a VP, sub-VP or VE schedule, or a core sampler (heun, dpm_solver, euler_maruyama, pc)")
 
     final_rule: ClassVar[str] = "update"  # the noise-free mean of the last update is the sample
 

@@ -52,6 +52,10 @@ class HarmonizationMetrics:
     def __init__(self, voices: list[str] | None = None, measured: list[str] | None = None):
         self.voices = list(voices or VOICE_RANGES)
         self.measured = list(measured or self.voices)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every piece and reference seen (the voices stay)."""
         self.inside = self.total = 0
         self.fifths = self.octaves = self.transitions = 0
         self.crossed = self.full_frames = 0

@@ -65,6 +65,9 @@ class NLLMeter:
     """Sums nats and frames over batches; ``compute()`` gives nats and bits per 16th frame for the whole set."""
 
     def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
         self.nats = 0.0
         self.frames = 0.0
 

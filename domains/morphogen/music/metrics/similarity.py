@@ -34,6 +34,9 @@ class HistogramOverlap:
     """Accumulates pitch-class and duration counts of a generated set and a reference set."""
 
     def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
         self.gen_pc, self.ref_pc = np.zeros(12), np.zeros(12)
         self.gen_dur, self.ref_dur = np.zeros(DURATION_BINS), np.zeros(DURATION_BINS)
 
