@@ -1,6 +1,6 @@
 """QM9 with a GDSS model: the molecule metrics of 10,000 samples per sampler, and speed on this CPU.
 
-Metrics as GDSS computes them (see morphogen.graphs.metrics.molecules): validity without correction, validity after
+Metrics as GDSS computes them (see morphogen.molecules.metrics): validity without correction, validity after
 valency correction, uniqueness, novelty against the training split, NSPDK MMD and FCD against the whole test split
 (the GDSS test-index convention). The bar: validity without correction >= 90 % and uniqueness >= 95 % at <= 200
 network evaluations per sample.
@@ -41,9 +41,10 @@ def speed(checkpoint: str) -> dict:
     module = GenerativeModule(joint, den, lr=1e-4)
     opt = torch.optim.AdamW(den.parameters(), lr=1e-4)
     n, f = int(config["max_nodes"]), len(config["feature_names"])
-    from morphogen.graphs.data.dense import graph_masks, node_mask_from_counts
+    from morphogen.graphs.data.dense import graph_masks
+    from morphogen.utils.padding import mask_from_counts
 
-    mask = node_mask_from_counts(torch.full((1024,), n), n)
+    mask = mask_from_counts(torch.full((1024,), n), n)
     x = torch.nn.functional.one_hot(torch.randint(0, f, (1024, n)), f).float()
     adj = torch.triu((torch.rand(1024, n, n) < 0.2).float(), 1)
     batch = {"fields": {"X": x, "A": adj + adj.transpose(1, 2)}, "masks": graph_masks(mask)}
@@ -69,9 +70,10 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     from _machine import machine_info
 
-    from morphogen.graphs.metrics.molecules import MoleculeMetrics, canonical
-    from morphogen.graphs.metrics.valency import decode_molecules
     from morphogen.graphs.pipeline import load_preset, prepare_data
+    from morphogen.molecules.convert import canonical_smiles as canonical
+    from morphogen.molecules.metrics import MoleculeMetrics
+    from morphogen.molecules.valency import decode_molecules
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--checkpoint", default="qm9")

@@ -14,9 +14,10 @@ import time
 
 import torch
 
-from morphogen.graphs.data.dense import graph_masks, node_mask_from_counts
-from morphogen.graphs.pipeline import load_model
+from morphogen.graphs.data.dense import graph_masks
+from morphogen.graphs.pipeline import load_model, node_count_histogram
 from morphogen.samplers.registry import get_sampler
+from morphogen.utils.padding import mask_from_counts
 
 SAMPLERS = {  # name -> (sampler, arguments)
     "s4_1000": ("s4", {"steps": 1000, "snr": 0.2, "scale_eps": 0.7}),
@@ -41,14 +42,14 @@ def main() -> None:
     joint, den, config = load_model(a.checkpoint)
     den = den.to(a.device)
     n, f = int(config["max_nodes"]), len(config["feature_names"])
-    hist = torch.tensor(config["node_count_hist"], dtype=torch.float)
+    hist = node_count_histogram(config)
     tensors, info = {}, {}
     for key in a.only.split(","):
         name, args = SAMPLERS[key]
         smp = get_sampler(name, **args)
         gen = torch.Generator(device=a.device).manual_seed(0)
-        counts = torch.multinomial(hist, a.num, replacement=True, generator=torch.Generator().manual_seed(0))
-        mask = node_mask_from_counts(counts, n).to(a.device)
+        counts = hist.sample(a.num, torch.Generator().manual_seed(0))
+        mask = mask_from_counts(counts, n).to(a.device)
         if a.device.startswith("cuda"):
             torch.cuda.synchronize()
         t0 = time.time()

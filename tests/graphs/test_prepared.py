@@ -103,6 +103,7 @@ def test_cache_off(env, qm9_csv, monkeypatch, capsys, tmp_path):
 
 
 def test_generic_graphs_round_trip_and_preset_check(env, tmp_path, qm9_csv):
+    from morphogen.graphs.data.kind import GraphKind
     from morphogen.graphs.data.prepared import PreparedDataError, read_prepared
     from morphogen.graphs.pipeline import load_preset, prepare_data
 
@@ -110,7 +111,7 @@ def test_generic_graphs_round_trip_and_preset_check(env, tmp_path, qm9_csv):
     _prepare(["--preset", "community_small", "--out", str(out)])
     src = prepare_data(load_preset("community_small"))
     p = read_prepared(out, networkx_reference=True)
-    assert p.kind == "graph" and p.train_smiles is None
+    assert p.kind is GraphKind.GRAPH and p.train_smiles is None
     assert torch.equal(p.train.x, src.train.x) and torch.equal(p.train.adj, src.train.adj)
     assert [sorted(map(sorted, g.edges())) for g in p.reference] == [sorted(map(sorted, g.edges())) for g in src.reference]
     assert [g.number_of_nodes() for g in p.reference] == [g.number_of_nodes() for g in src.reference]

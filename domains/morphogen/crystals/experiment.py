@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from morphogen.utils.padding import CountHistogram
 
 PRESET_DIR = Path(__file__).parent / "presets"
 CHECKPOINT_DIR = Path(__file__).parent / "checkpoints"
@@ -120,17 +122,20 @@ class CrystalModel:
     task: str
     process: str
     sampler: dict
-    num_atoms: dict = field(default_factory=dict)  # atom count -> frequency in the training set (generation)
+    num_atoms: CountHistogram | None = None  # atoms per cell in the training set (generation draws from it)
 
     def config(self) -> dict:
+        """The JSON configuration of the checkpoint; ``num_atoms`` is stored as ``{"count": frequency}``."""
         from morphogen.utils.config import spec_of
 
+        hist = self.num_atoms.to_mapping() if self.num_atoms is not None else {}
         return {"format": FORMAT, "task": self.task, "process": self.process, "joint": spec_of(self.joint),
                 "denoiser": spec_of(self.denoiser), "codec": spec_of(self.codec), "sampler": self.sampler,
-                "num_atoms": {str(k): int(v) for k, v in self.num_atoms.items()}}
+                "num_atoms": {str(k): int(v) for k, v in hist.items()}}
 
 
-def build_model(preset: dict, task: str, process: str, codec, num_atoms: dict | None = None) -> CrystalModel:
+def build_model(preset: dict, task: str, process: str, codec,
+                num_atoms: CountHistogram | None = None) -> CrystalModel:
     """Build the joint process and the denoiser named by the preset for a task and a process family."""
     from morphogen.processes import JointProcess
     from morphogen.utils.config import build
@@ -146,7 +151,7 @@ def build_model(preset: dict, task: str, process: str, codec, num_atoms: dict | 
     args = dict(spec.get("args", {}))
     args.update(task=task, kinds={k: pp["kinds"][k] for k in names})
     denoiser = build({"class": spec["class"], "args": args})
-    return CrystalModel(joint, denoiser, codec, task, process, dict(pp["sampler"]), dict(num_atoms or {}))
+    return CrystalModel(joint, denoiser, codec, task, process, dict(pp["sampler"]), num_atoms)
 
 
 def save_crystal_model(model: CrystalModel, path: str | os.PathLike, state_dict=None) -> Path:
@@ -165,6 +170,7 @@ def load_crystal_model(name_or_path: str | os.PathLike) -> CrystalModel:
     """Rebuild a model written by :func:`save_crystal_model` (safetensors + JSON configuration, nothing unpickled)."""
     from morphogen.train.checkpoint import CheckpointError, load_model
     from morphogen.utils.config import build
+    from morphogen.utils.padding import CountHistogram
 
     path = resolve_checkpoint(name_or_path)
     weights, cfg = load_model(path)
@@ -173,8 +179,9 @@ def load_crystal_model(name_or_path: str | os.PathLike) -> CrystalModel:
     den = build(cfg["denoiser"])
     den.load_state_dict(weights)
     den.eval()
+    hist = CountHistogram.from_mapping(cfg["num_atoms"]) if cfg.get("num_atoms") else None
     return CrystalModel(build(cfg["joint"]), den, build(cfg["codec"]), cfg["task"], cfg["process"], cfg["sampler"],
-                        {int(k): v for k, v in cfg.get("num_atoms", {}).items()})
+                        hist)
 
 
 # -- training -------------------------------------------------------------------------------------------------------
@@ -201,11 +208,12 @@ def train(preset: dict, task: str, process: str, splits: DataSplits, out: str | 
     from morphogen.train.data import EpochShuffleSampler
     from morphogen.train.module import GenerativeModule
     from morphogen.train.trainer import fit
+    from morphogen.utils.padding import CountHistogram
 
     tr = preset["train"]
     codec = LatticeCodec.fit(np.stack([r.lattice for r in splits.train]), np.asarray([r.num_atoms for r in splits.train]))
-    counts = Counter(r.num_atoms for r in splits.train)
-    model = build_model(preset, task, process, codec, dict(sorted(counts.items())))
+    counts = CountHistogram.from_counts([r.num_atoms for r in splits.train])
+    model = build_model(preset, task, process, codec, counts)
     if init_from is not None:
         start = load_crystal_model(init_from)
         if (start.task, start.process) != (task, process) or start.config()["denoiser"] != model.config()["denoiser"]:
@@ -323,10 +331,10 @@ def sample_structures(model: CrystalModel, atomic_numbers: Sequence[np.ndarray] 
     else:
         if not num_samples:
             raise ValueError("generation needs num_samples > 0")
-        ks = np.asarray(list(model.num_atoms), dtype=np.int64)
-        p = np.asarray(list(model.num_atoms.values()), dtype=np.float64)
-        rng = np.random.default_rng(seed)
-        cells = [np.ones(int(k), dtype=np.int64) for k in rng.choice(ks, size=int(num_samples), p=p / p.sum())]
+        if model.num_atoms is None:
+            raise ValueError("this generation model has no histogram of atom counts (num_atoms) to draw cells from")
+        counts = model.num_atoms.sample_numpy(int(num_samples), np.random.default_rng(seed))
+        cells = [np.ones(int(k), dtype=np.int64) for k in counts]
     sampler = make_sampler(model, steps, sampler)
     sampler.check(model.joint)
     out = []

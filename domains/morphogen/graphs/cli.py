@@ -83,7 +83,7 @@ def write_samples(checkpoint: str, num_samples: int, steps: Optional[int], sampl
     """What ``sample`` does, as a function: returns the sampling summary written to OUT/sampling.json."""
     import json
 
-    from morphogen.graphs.io import draw_graphs, draw_molecules, write_smiles
+    from morphogen.graphs.data.kind import GraphKind
     from morphogen.graphs.pipeline import generate
 
     s, config = generate(checkpoint, num_samples, steps, sampler, seed)
@@ -91,8 +91,10 @@ def write_samples(checkpoint: str, num_samples: int, steps: Optional[int], sampl
     info = {"num_samples": num_samples, "nfe_per_sample": s.nfe, "seconds": s.seconds,
             "samples_per_second": num_samples / max(s.seconds, 1e-9), "checkpoint": checkpoint,
             "sampler": sampler or config.get("sampler", {}).get("name")}
-    if config.get("kind") == "molecule":
-        from morphogen.graphs.metrics.valency import decode_molecules
+    if GraphKind.parse(config.get("kind", GraphKind.GRAPH), f"{checkpoint}: config") is GraphKind.MOLECULE:
+        from morphogen.molecules.draw import draw_molecules
+        from morphogen.molecules.io import write_smiles
+        from morphogen.molecules.valency import decode_molecules
 
         dec = decode_molecules(s.x, s.adj, config["feature_names"], s.mask)
         write_smiles([d.raw_smiles for d in dec], out / "samples.smi")
@@ -100,6 +102,7 @@ def write_samples(checkpoint: str, num_samples: int, steps: Optional[int], sampl
         info["validity_without_correction"] = sum(d.valid_without_correction for d in dec) / len(dec)
     else:
         from morphogen.graphs.data.generic import dense_to_graphs, write_graph_json
+        from morphogen.graphs.io import draw_graphs
 
         graphs = dense_to_graphs(s.adj, s.mask)
         write_graph_json(graphs, out / "graphs.json")

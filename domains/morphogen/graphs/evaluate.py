@@ -10,8 +10,8 @@ def canonical_set(smiles: list[str]) -> set[str]:
     (``$MORPHOGEN_CACHE``), keyed by a hash of the list: canonicalising QM9's 118k training molecules takes ~20 s."""
     import hashlib
 
+    from morphogen.molecules.convert import canonical_smiles
     from morphogen.utils.cache import cache_dir
-    from morphogen.graphs.metrics.molecules import canonical
 
     root = cache_dir()
     path = None
@@ -20,7 +20,7 @@ def canonical_set(smiles: list[str]) -> set[str]:
         path = root / "graphs" / f"canonical-{key}.txt"
         if path.is_file():
             return set(path.read_text().split("\n")) - {""}
-    out = {c for c in (canonical(s) for s in smiles) if c}
+    out = {c for c in (canonical_smiles(s) for s in smiles) if c}
     if path is not None:
         from morphogen.train.checkpoint import atomic_write
 
@@ -32,22 +32,24 @@ def evaluate_samples(samples: str | Path, reference: str, data: str | None = Non
                      with_nspdk: bool = True, max_reference: int | None = None) -> dict:
     """Metric table (dict) of the samples against ``reference`` (a preset name: qm9, zinc250k, moses,
     community_small, ego_small, grid, enzymes); written to ``samples/metrics.json``."""
+    from morphogen.graphs.data.kind import GraphKind
     from morphogen.graphs.pipeline import load_preset, prepare_data
 
     samples = Path(samples)
     preset = load_preset(reference)
     prepared = prepare_data(preset, data)
     ref = prepared.reference[:max_reference] if max_reference else prepared.reference
-    if prepared.kind == "molecule":
-        from morphogen.graphs.io import read_smiles_lines
-        from morphogen.graphs.metrics.molecules import MoleculeMetrics, canonical
-        from morphogen.graphs.metrics.valency import decode_molecule_from_smiles
+    if prepared.kind is GraphKind.MOLECULE:
+        from morphogen.molecules.convert import canonical_smiles
+        from morphogen.molecules.io import read_smiles_lines
+        from morphogen.molecules.metrics import MoleculeMetrics
+        from morphogen.molecules.valency import decode_molecule_from_smiles
 
         path = samples / "samples.smi"
         if not path.is_file():
             raise FileNotFoundError(f"no samples.smi in {samples}")
         train = canonical_set(prepared.train_smiles or [])
-        ref_can = [c for c in (canonical(s) for s in ref) if c]
+        ref_can = [c for c in (canonical_smiles(s) for s in ref) if c]
         m = MoleculeMetrics(train, ref_can, with_fcd=with_fcd, with_nspdk=with_nspdk)
         m.update(decode_molecule_from_smiles(s) for s in read_smiles_lines(path))
         table = m.compute().as_dict()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from morphogen.graphs.data.prepared import PreparedData
+    from morphogen.utils.padding import CountHistogram
 
 PRESET_DIR = Path(__file__).parent / "presets"
 CHECKPOINT_DIR = Path(__file__).parent / "checkpoints"
@@ -82,10 +83,10 @@ def _check_prepared(prepared: PreparedData, preset: dict, path) -> None:
 def _cached_molecules(preset: dict, data: str | None, skip_invalid: bool, networkx_reference: bool) -> PreparedData:
     """QM9 / ZINC250k featurised once per (dataset spec, source files, test index, skip_invalid), then read back
     from ``$MORPHOGEN_CACHE/graphs/`` (see :mod:`morphogen.graphs.data.prepared`)."""
-    from morphogen.graphs.data.datasets import qm9pack_files
     from morphogen.graphs.data.prepared import (
         cache_path, file_fingerprint, is_prepared_file, read_prepared, write_prepared,
     )
+    from morphogen.molecules.qm9 import qm9pack_files
 
     ds = preset["dataset"]
     name = ds["name"]
@@ -117,38 +118,44 @@ def _test_index_path(ds: dict) -> Path:
 
 def _load_source(preset: dict, data: str | None = None, limit: int | None = None,
                  skip_invalid: bool = False) -> PreparedData:
-    """Read and featurise the preset's dataset from its source files (RDKit for molecules, networkx for graphs)."""
-    from morphogen.graphs.data import datasets as D
+    """Read and featurise the preset's dataset from its source files (:mod:`morphogen.molecules` for molecules,
+    networkx for graphs)."""
+    from morphogen.graphs.data.dense import DenseGraphs
     from morphogen.graphs.data.generic import graphs_to_dense, read_graph_json, read_tu_dataset
+    from morphogen.graphs.data.kind import GraphKind
     from morphogen.graphs.data.prepared import PreparedData
 
     ds = preset["dataset"]
     name = ds["name"]
     root = data_root() / "graphs"
     if name in MOLECULE_SETS:
+        from morphogen.graphs.data.splits import gdss_split
+        from morphogen.molecules import load_moses, load_qm9, load_zinc250k
+
         if name == "qm9":
-            ms = D.load_qm9(data, skip_invalid=skip_invalid)
+            ms = load_qm9(data, skip_invalid=skip_invalid)
         elif name == "zinc250k":
             if data is None:
                 raise FileNotFoundError("ZINC250k is not bundled: pass --data 250k_rndm_zinc_drugs_clean_3.csv")
-            ms = D.load_zinc250k(data, skip_invalid=skip_invalid)
+            ms = load_zinc250k(data, skip_invalid=skip_invalid)
         else:
             folder = data or root / "molecules" / "moses"
-            ms = D.load_moses(folder, "train", skip_invalid=skip_invalid, limit=limit)
-            test = D.load_moses(folder, "test", skip_invalid=True, limit=10000)
-            return PreparedData(ms.graphs, list(test.graphs.names), list(ms.graphs.names), "molecule", name)
-        split = D.gdss_split(ms, _test_index_path(ds))
-        train = ms.graphs.subset(split.train)
-        if limit is not None:
-            train = train.subset(list(range(min(limit, len(train)))))
-        test_smiles = [ms.graphs.names[i] for i in split.test.tolist()]
-        return PreparedData(train, test_smiles, [ms.graphs.names[i] for i in split.train.tolist()], "molecule", name)
+            ms = load_moses(folder, "train", skip_invalid=skip_invalid, limit=limit)
+            test = load_moses(folder, "test", skip_invalid=True, limit=10000)
+            return PreparedData(DenseGraphs.from_molecules(ms.molecules), list(test.molecules.smiles),
+                                list(ms.molecules.smiles), GraphKind.MOLECULE, name)
+        split = gdss_split(ms, _test_index_path(ds))
+        keep = split.train if limit is None else split.train[:limit]
+        train = DenseGraphs.from_molecules(ms.molecules.subset(keep))
+        smiles = ms.molecules.smiles
+        return PreparedData(train, [smiles[i] for i in split.test.tolist()], [smiles[i] for i in split.train.tolist()],
+                            GraphKind.MOLECULE, name)
     path = Path(data) if data else root / "generic" / GENERIC_FILES[name]
     graphs = read_tu_dataset(path) if path.is_dir() else read_graph_json(path)
     n_test = int(float(ds.get("test_split", 0.2)) * len(graphs))
     test, train = graphs[:n_test], graphs[n_test:]  # GDSS: the first test_split of the list is the test set
     dense = graphs_to_dense(train, ds.get("max_nodes"), ds.get("max_degree_feat"))
-    return PreparedData(dense, test, None, "graph", name)
+    return PreparedData(dense, test, None, GraphKind.GRAPH, name)
 
 
 def write_prepared_dataset(preset_name: str, out: str | Path, data: str | None = None, limit: int | None = None,
@@ -205,6 +212,7 @@ def train(preset_name: str, out: str | Path, data: str | None = None, epochs: in
     from morphogen.train.module import GenerativeModule
     from morphogen.train.trainer import fit
     from morphogen.utils.config import build
+    from morphogen.utils.padding import CountHistogram
 
     opts = trainer or TrainerOptions()
     preset = load_preset(preset_name)
@@ -226,10 +234,10 @@ def train(preset_name: str, out: str | Path, data: str | None = None, epochs: in
     loader = DataLoader(ds, batch_size=min(bs, len(ds)), sampler=EpochShuffleSampler(len(ds), seed),
                         collate_fn=_Collate(ds), num_workers=workers, persistent_workers=workers > 0,
                         pin_memory=str(opts.accelerator) not in ("cpu",) and torch.cuda.is_available())
-    counts = torch.bincount(g.num_nodes(), minlength=g.max_nodes + 1).tolist()
+    counts = CountHistogram.from_counts(g.num_nodes(), length=g.max_nodes + 1)
     config = {"process": preset["process"], "denoiser": preset["denoiser"], "dataset": preset["dataset"],
-              "feature_names": g.feature_names, "max_nodes": g.max_nodes, "node_count_hist": counts,
-              "sampler": preset.get("sampler", {"name": "s4", "args": {}}), "kind": prepared.kind}
+              "feature_names": g.feature_names, "max_nodes": g.max_nodes, "node_count_hist": counts.to_list(),
+              "sampler": preset.get("sampler", {"name": "s4", "args": {}}), "kind": prepared.kind.value}
     module = GenerativeModule(joint, den, lr=float(lr if lr is not None else tr["lr"]),
                               weight_decay=float(tr.get("weight_decay", 0.0)),
                               ema_decay=float(tr.get("ema_decay", 0.999)), seed=seed, config=config)
@@ -314,8 +322,9 @@ def generate(checkpoint: str, num_samples: int, steps: int | None = None, sample
     """Sample graphs; node counts drawn from the training histogram stored in the checkpoint (GDSS init_flags)."""
     import torch
 
-    from morphogen.graphs.data.dense import graph_masks, node_mask_from_counts
+    from morphogen.graphs.data.dense import graph_masks
     from morphogen.samplers.registry import get_sampler
+    from morphogen.utils.padding import mask_from_counts
 
     joint, den, config = load_model(checkpoint)
     spec = dict(config.get("sampler") or {"name": "s4", "args": {}})
@@ -325,16 +334,27 @@ def generate(checkpoint: str, num_samples: int, steps: int | None = None, sample
         args["steps"] = steps
     smp = get_sampler(name, **args)
     gen = torch.Generator().manual_seed(seed)
-    hist = torch.tensor(config["node_count_hist"], dtype=torch.float)
+    hist = node_count_histogram(config)
     n, f = int(config["max_nodes"]), len(config["feature_names"])
     xs, adjs, masks, nfe, t0 = [], [], [], 0, time.time()
     for start in range(0, num_samples, batch_size):
         b = min(batch_size, num_samples - start)
-        counts = torch.multinomial(hist, b, replacement=True, generator=gen)
-        mask = node_mask_from_counts(counts, n)
+        counts = hist.sample(b, gen)
+        mask = mask_from_counts(counts, n)
         res = smp.sample(joint, den, {"X": (b, n, f), "A": (b, n, n)}, masks=graph_masks(mask), generator=gen)
         xs.append(res.fields["X"])
         adjs.append(res.fields["A"])
         masks.append(mask)
         nfe = res.nfe
     return Samples(torch.cat(xs), torch.cat(adjs), torch.cat(masks), nfe, time.time() - t0), config
+
+
+def node_count_histogram(config: dict) -> CountHistogram:
+    """The training histogram of node counts of a checkpoint (stored as ``node_count_hist``, a list indexed by the
+    count) as a :class:`morphogen.utils.padding.CountHistogram`."""
+    from morphogen.utils.padding import CountHistogram
+
+    if "node_count_hist" not in config:
+        raise KeyError("the checkpoint configuration has no 'node_count_hist' (a graphs checkpoint stores the node "
+                       "counts of its training set)")
+    return CountHistogram.from_list(config["node_count_hist"])

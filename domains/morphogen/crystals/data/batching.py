@@ -22,23 +22,23 @@ from torch.utils.data import Dataset
 
 from morphogen.crystals.data.lattice import LatticeCodec
 from morphogen.crystals.data.structures import CrystalRecord
+from morphogen.utils.padding import pad_sequences
 
 NUM_ELEMENTS = 100
 TASKS = ("csp", "gen")
 
 
-def pad_atoms(atomic_numbers: Sequence[np.ndarray], dtype=torch.float32) -> tuple[Tensor, Tensor]:
-    """Atomic numbers of B cells -> (types (B, N) long Z - 1, 0 on padding; node_mask (B, N) bool)."""
-    n = max(len(z) for z in atomic_numbers)
-    types = torch.zeros(len(atomic_numbers), n, dtype=torch.long)
-    mask = torch.zeros(len(atomic_numbers), n, dtype=torch.bool)
+def pad_atoms(atomic_numbers: Sequence[np.ndarray]) -> tuple[Tensor, Tensor]:
+    """Atomic numbers of B cells -> (types (B, N) long Z - 1, 0 on padding; node_mask (B, N) bool), N = the largest
+    cell (:func:`morphogen.utils.padding.pad_sequences`)."""
+    ids = []
     for i, z in enumerate(atomic_numbers):
         z = np.asarray(z, dtype=np.int64)
         if z.size and (z.min() < 1 or z.max() > NUM_ELEMENTS):
             raise ValueError(f"cell {i}: atomic numbers must lie in 1..{NUM_ELEMENTS}, got {z.min()}..{z.max()}")
-        types[i, : len(z)] = torch.as_tensor(z - 1)
-        mask[i, : len(z)] = True
-    return types, mask
+        ids.append(z - 1)
+    padded = pad_sequences(ids, fill=0)
+    return padded.values, padded.mask
 
 
 class CrystalDataset(Dataset):

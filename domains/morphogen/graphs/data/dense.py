@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from morphogen.molecules.convert import DenseMolecules
 
 
 @dataclass
@@ -27,6 +31,13 @@ class DenseGraphs:
     names: list[str]
     feature_names: list[str]
     skipped: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_molecules(cls, molecules: DenseMolecules) -> "DenseGraphs":
+        """GDSS's features of molecules: x = one-hot atom types (B, N, F), adj = bond orders as floats (B, N, N),
+        names = SMILES, feature_names = the atom vocabulary."""
+        return cls(molecules.one_hot(), molecules.bonds.float(), molecules.mask.clone(), list(molecules.smiles),
+                   list(molecules.atoms), list(molecules.skipped))
 
     def __len__(self) -> int:
         return self.x.shape[0]
@@ -56,8 +67,3 @@ def graph_masks(node_mask: Tensor) -> dict[str, Tensor]:
     pair = m[:, :, None] * m[:, None, :]
     eye = torch.eye(node_mask.shape[1], dtype=pair.dtype, device=pair.device)
     return {"X": m[:, :, None], "A": pair * (1 - eye)}
-
-
-def node_mask_from_counts(counts: Tensor, max_nodes: int) -> Tensor:
-    """(B,) node counts -> (B, N) bool mask with the first counts[b] nodes real."""
-    return torch.arange(max_nodes, device=counts.device)[None, :] < counts[:, None]

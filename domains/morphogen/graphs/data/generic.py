@@ -11,6 +11,7 @@ import torch
 
 from morphogen.graphs.data.dense import DenseGraphs
 from morphogen.graphs.data.errors import GraphDataError, load_json
+from morphogen.utils.padding import mask_from_counts
 
 
 def read_graph_json(path: str | Path) -> list:
@@ -180,7 +181,6 @@ def graphs_to_dense(graphs: Sequence, max_nodes: int | None = None, max_degree_f
     f = max_degree_feat or (max(degs) + 1)
     b = len(graphs)
     x, adj = torch.zeros(b, n, f), torch.zeros(b, n, n)
-    mask = torch.zeros(b, n, dtype=torch.bool)
     for k, G in enumerate(graphs):
         where = names[k] if names else f"graph {k}"
         if sizes[k] > n:
@@ -193,7 +193,7 @@ def graphs_to_dense(graphs: Sequence, max_nodes: int | None = None, max_degree_f
         m = sizes[k]
         adj[k, :m, :m] = a
         x[k, torch.arange(m), a.sum(1).long()] = 1.0
-        mask[k, :m] = True
+    mask = mask_from_counts(torch.tensor(sizes, dtype=torch.long), n)
     return DenseGraphs(x, adj, mask, list(names) if names else [f"graph {k}" for k in range(b)],
                        [f"degree={d}" for d in range(f)])
 

@@ -30,6 +30,7 @@ from typing import Any
 import torch
 
 from morphogen.graphs.data.dense import DenseGraphs
+from morphogen.graphs.data.kind import GraphKind
 from morphogen.utils.cache import cache_dir, file_fingerprint  # noqa: F401  (file_fingerprint: re-exported)
 
 MARKER = "morphogen_prepared"
@@ -49,15 +50,18 @@ class PreparedData:
         reference: the test set: SMILES (molecules), networkx graphs (generic graphs), or, when read from a
             prepared file without networkx, ``{"num_nodes": n, "edges": [[i, j], ...]}`` dicts.
         train_smiles: the whole training split's SMILES (for novelty), None for generic graphs.
-        kind: ``"molecule"`` or ``"graph"``.
+        kind: molecules or generic graphs (:class:`GraphKind`; a plain ``"molecule"`` / ``"graph"`` is converted).
         dataset: the dataset name of the preset (``qm9``, ``community_small``, ...).
     """
 
     train: DenseGraphs
     reference: list
     train_smiles: list[str] | None
-    kind: str
+    kind: GraphKind
     dataset: str = ""
+
+    def __post_init__(self):
+        self.kind = GraphKind.parse(self.kind, "PreparedData")
 
 
 def is_prepared_file(path: str | os.PathLike | None) -> bool:
@@ -106,13 +110,14 @@ def write_prepared(prepared: PreparedData, path: str | os.PathLike, preset: str,
     from morphogen.train.checkpoint import atomic_write
 
     g = prepared.train
-    ref = list(prepared.reference) if prepared.kind == "molecule" else [_graph_record(r) for r in prepared.reference]
+    ref = (list(prepared.reference) if prepared.kind is GraphKind.MOLECULE
+           else [_graph_record(r) for r in prepared.reference])
     records = {"names": list(g.names), "train_smiles": prepared.train_smiles, "reference": ref,
                "skipped": list(g.skipped)}
     blob = json.dumps(records).encode("utf-8")
     tensors = {"x": _compact(g.x), "adj": _compact(g.adj), "mask": g.mask.detach().cpu().bool().contiguous(),
                "records": torch.frombuffer(bytearray(blob), dtype=torch.uint8) if blob else torch.zeros(0, dtype=torch.uint8)}
-    info = {"format": FORMAT, "preset": preset, "dataset": prepared.dataset, "kind": prepared.kind,
+    info = {"format": FORMAT, "preset": preset, "dataset": prepared.dataset, "kind": prepared.kind.value,
             "feature_names": list(g.feature_names), "max_nodes": g.max_nodes, "num_graphs": len(g),
             "options": dict(options or {})}
     path = Path(path)
@@ -167,10 +172,11 @@ def read_prepared(path: str | os.PathLike, networkx_reference: bool = False) -> 
     if len(names) != b:
         raise PreparedDataError(f"{path}: {len(names)} names for {b} graphs")
     graphs = DenseGraphs(x, adj, mask, names, list(info["feature_names"]), list(rec.get("skipped", [])))
+    kind = GraphKind.parse(info.get("kind"), f"{path}: info")
     ref = list(rec.get("reference", []))
-    if info["kind"] == "graph" and networkx_reference:
+    if kind is GraphKind.GRAPH and networkx_reference:
         ref = _to_networkx(ref, path)
-    return PreparedData(graphs, ref, rec.get("train_smiles"), info["kind"], info.get("dataset", ""))
+    return PreparedData(graphs, ref, rec.get("train_smiles"), kind, info.get("dataset", ""))
 
 
 def _to_networkx(records: list[dict], path: Path) -> list:

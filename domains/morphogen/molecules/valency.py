@@ -1,6 +1,12 @@
-"""From sampled tensors to molecules, as GDSS evaluates them: quantise, build the molecule (giving N, O, S one
-extra bond as a +1 formal charge), check valences without correction, then GDSS's valency correction (lower the
-highest-order bond of an over-valent atom until the molecule is valid) and keep the largest fragment."""
+"""Valency rules and GDSS's evaluation protocol, from sampled tensors to molecules.
+
+GDSS (``gen_mol``): quantise X and A (:func:`morphogen.molecules.convert.decode_atoms`, ``quantize_bonds``), build
+the molecule bond by bond, giving an N, O or S with exactly one bond too many a +1 formal charge
+(:func:`construct_mol`); the sample is *valid without correction* when RDKit then accepts every valence. GDSS's
+valency correction (:func:`correct_mol`) lowers the highest-order bond of an over-valent atom until the molecule is
+valid, and the largest fragment is kept (:func:`largest_fragment_smiles`). A sample is *connected* when it is valid
+without correction and one fragment as generated (no correction, no fragment selection).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,33 +15,28 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from morphogen.molecules.convert import decode_atoms, quantize_bonds, raw_smiles
+
 #: default valence of each element in GDSS's charge rule
 ATOM_VALENCY = {"C": 4, "N": 3, "O": 2, "F": 1, "P": 3, "S": 2, "Cl": 1, "Br": 1, "I": 1}
 
 
 @dataclass
 class DecodedMolecule:
-    """One sample. raw_smiles: the generated graph before correction (kekulé SMILES written without
-    sanitisation; may be disconnected or over-valent; "" for an empty graph). valid_without_correction: RDKit
-    accepts the valences as generated. smiles: canonical SMILES after correction and largest-fragment selection
-    ("" when correction failed)."""
+    """One sample.
+
+    Attributes:
+        raw_smiles: the generated graph before correction (kekulé SMILES written without sanitisation; may be
+            disconnected or over-valent; "" for an empty graph).
+        valid_without_correction: RDKit accepts the valences as generated.
+        smiles: canonical SMILES after correction and largest-fragment selection ("" when that failed).
+        connected: valid without correction and a single fragment as generated.
+    """
 
     raw_smiles: str
     valid_without_correction: bool
     smiles: str
-
-
-def quantize_bonds(adj: Tensor) -> Tensor:
-    """GDSS's ``quantize_mol``: < 0.5 -> 0, [0.5, 1.5) -> 1, [1.5, 2.5) -> 2, >= 2.5 -> 3. (B, N, N) long."""
-    return torch.bucketize(adj.detach().float(), torch.tensor([0.5, 1.5, 2.5]), right=True)
-
-
-def decode_atoms(x: Tensor) -> Tensor:
-    """GDSS: an entry > 0.5 marks a type; no such entry means no atom. (B, N, F) -> (B, N) long, -1 = no atom."""
-    ind = (x.detach() > 0.5).float()
-    full = torch.cat([ind, (1 - ind.sum(-1, keepdim=True))], -1)
-    k = full.argmax(-1)
-    return torch.where(k == x.shape[-1], torch.full_like(k, -1), k)
+    connected: bool
 
 
 def first_valence_problem(mol) -> tuple[int, int] | None:
@@ -48,6 +49,13 @@ def first_valence_problem(mol) -> tuple[int, int] | None:
             val = sum(b.GetBondTypeAsDouble() for b in mol.GetAtomWithIdx(idx).GetBonds())
             return idx, int(round(val))
     return None
+
+
+def num_fragments(mol) -> int:
+    """Number of connected fragments of a (possibly unsanitised) molecule; 0 for no atoms."""
+    from rdkit import Chem
+
+    return len(Chem.GetMolFrags(mol)) if mol.GetNumAtoms() else 0
 
 
 def construct_mol(types: Sequence[int], bonds: Tensor, atoms: Sequence[str]):
@@ -109,17 +117,6 @@ def largest_fragment_smiles(mol) -> str:
     return Chem.MolToSmiles(m) if m is not None else ""
 
 
-def raw_smiles(mol) -> str:
-    """Kekulé SMILES of a possibly invalid molecule, written without sanitisation."""
-    from rdkit import Chem
-
-    if mol.GetNumAtoms() == 0:
-        return ""
-    m = mol.GetMol()
-    m.UpdatePropertyCache(strict=False)
-    return Chem.MolToSmiles(m, kekuleSmiles=True, canonical=False)
-
-
 def decode_molecule_from_smiles(raw: str) -> DecodedMolecule:
     """Evaluate a raw SMILES line (as written by :func:`decode_molecules`): parse without sanitisation, check the
     valences, correct, take the largest fragment."""
@@ -128,17 +125,18 @@ def decode_molecule_from_smiles(raw: str) -> DecodedMolecule:
     RDLogger.DisableLog("rdApp.*")
     raw = raw.strip()
     if not raw:
-        return DecodedMolecule("", False, "")
+        return DecodedMolecule("", False, "", False)
     mol = Chem.MolFromSmiles(raw, sanitize=False)
     if mol is None:
-        return DecodedMolecule(raw, False, "")
+        return DecodedMolecule(raw, False, "", False)
     mol = Chem.RWMol(mol)
     ok = first_valence_problem(mol) is None
-    return DecodedMolecule(raw, ok, largest_fragment_smiles(correct_mol(mol)))
+    return DecodedMolecule(raw, ok, largest_fragment_smiles(correct_mol(mol)), ok and num_fragments(mol) == 1)
 
 
 def decode_molecules(x: Tensor, adj: Tensor, atoms: Sequence[str], mask: Tensor | None = None) -> list[DecodedMolecule]:
-    """Sampled X (B, N, F) and A (B, N, N) -> one :class:`DecodedMolecule` per sample (GDSS's ``gen_mol``)."""
+    """Sampled X (B, N, F) and A (B, N, N) -> one :class:`DecodedMolecule` per sample (GDSS's ``gen_mol``);
+    ``mask`` (B, N) marks the nodes that exist (None: every node whose X entry says so)."""
     from rdkit import RDLogger
 
     RDLogger.DisableLog("rdApp.*")
@@ -151,5 +149,5 @@ def decode_molecules(x: Tensor, adj: Tensor, atoms: Sequence[str], mask: Tensor 
         mol = construct_mol(types[b].tolist(), bonds[b], atoms)
         ok = mol.GetNumAtoms() > 0 and first_valence_problem(mol) is None
         smi = largest_fragment_smiles(correct_mol(mol)) if mol.GetNumAtoms() else ""
-        out.append(DecodedMolecule(raw_smiles(mol), ok, smi))
+        out.append(DecodedMolecule(raw_smiles(mol), ok, smi, ok and num_fragments(mol) == 1))
     return out

@@ -1,13 +1,15 @@
-"""Molecule metrics as GDSS reports them: validity without correction (fraction of samples whose generated
-valences RDKit accepts), validity after correction, uniqueness (unique canonical SMILES among valid), novelty
-(fraction of the unique valid SMILES absent from the training set, MOSES' definition), FCD against the test set
-(the ``fcd`` package, ChemNet) and NSPDK MMD (see :mod:`.nspdk`)."""
+"""Molecule metrics as GDSS reports them, each a pure function plus the accumulating :class:`MoleculeMetrics`:
+validity without correction (fraction of samples whose generated valences RDKit accepts), validity after
+correction, uniqueness (unique canonical SMILES among valid), novelty (fraction of the unique valid SMILES absent
+from the training set, MOSES' definition), FCD against the test set (:mod:`.frechet`) and NSPDK MMD (:mod:`.nspdk`).
+:func:`connected_fraction` (valid and one fragment as generated) is there for the papers that report it."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass
 from typing import Iterable, Sequence
 
-from morphogen.graphs.metrics.valency import DecodedMolecule
+from morphogen.molecules.valency import DecodedMolecule
 
 
 @dataclass
@@ -26,20 +28,18 @@ class MoleculeScores:
         return asdict(self)
 
 
-def canonical(smiles: str) -> str | None:
-    from rdkit import Chem, RDLogger
-
-    RDLogger.DisableLog("rdApp.*")
-    m = Chem.MolFromSmiles(smiles)
-    return Chem.MolToSmiles(m) if m is not None else None
-
-
 def validity_without_correction(decoded: Sequence[DecodedMolecule]) -> float:
     return sum(d.valid_without_correction for d in decoded) / max(len(decoded), 1)
 
 
 def validity(decoded: Sequence[DecodedMolecule]) -> float:
+    """Fraction with a molecule after valency correction and largest-fragment selection."""
     return sum(bool(d.smiles) for d in decoded) / max(len(decoded), 1)
+
+
+def connected_fraction(decoded: Sequence[DecodedMolecule]) -> float:
+    """Fraction valid without correction and in one fragment as generated."""
+    return sum(d.connected for d in decoded) / max(len(decoded), 1)
 
 
 def uniqueness(valid_smiles: Sequence[str]) -> float:
@@ -53,42 +53,20 @@ def novelty(valid_smiles: Sequence[str], train_smiles: Iterable[str]) -> float:
     return len(gen - set(train_smiles)) / max(len(gen), 1)
 
 
-_REFERENCE_CACHE: dict = {}  # (kind, hash of the reference SMILES) -> statistics, so repeated evaluations against
-                              # one test set (several samplers, several checkpoints) compute them once per process
+def nspdk_mmd_smiles(ref_smiles: Sequence[str], gen_smiles: Sequence[str]) -> float:
+    """NSPDK MMD between two SMILES lists (GDSS's molecule graphs); the reference graphs are built once per
+    process and list."""
+    from morphogen.molecules.convert import smiles_to_nx
+    from morphogen.molecules.nspdk import nspdk_mmd
+
+    key = hashlib.sha1("\n".join(ref_smiles).encode()).hexdigest()
+    if key not in _NSPDK_REFERENCES:
+        _NSPDK_REFERENCES[key] = smiles_to_nx(ref_smiles)
+    return nspdk_mmd(_NSPDK_REFERENCES[key], smiles_to_nx(gen_smiles))
 
 
-def _reference_key(kind: str, smiles: Sequence[str]) -> tuple[str, str]:
-    import hashlib
-
-    return kind, hashlib.sha1("\n".join(smiles).encode()).hexdigest()
-
-
-def _chemnet_stats(smiles: Sequence[str], model) -> tuple:
-    import numpy as np
-    from fcd import get_predictions
-
-    act = get_predictions(model, list(smiles))
-    return np.mean(act, axis=0), np.cov(act.T)
-
-
-def fcd(gen_smiles: Sequence[str], ref_smiles: Sequence[str]) -> float:
-    """Frechet ChemNet Distance (``fcd`` package: ChemNet activations, Gaussian fit, Frechet distance) between two
-    SMILES lists; the reference statistics are cached per process."""
-    import torch
-    from fcd import calculate_frechet_distance, load_ref_model
-
-    if not gen_smiles or not ref_smiles:
-        raise ValueError("FCD needs non-empty generated and reference SMILES lists")
-    torch.set_num_threads(max(torch.get_num_threads(), 1))
-    model = _REFERENCE_CACHE.get(("chemnet", ""))
-    if model is None:
-        model = _REFERENCE_CACHE[("chemnet", "")] = load_ref_model()
-    key = _reference_key("fcd", ref_smiles)
-    if key not in _REFERENCE_CACHE:
-        _REFERENCE_CACHE[key] = _chemnet_stats(ref_smiles, model)
-    mu_r, sig_r = _REFERENCE_CACHE[key]
-    mu_g, sig_g = _chemnet_stats(gen_smiles, model)
-    return float(calculate_frechet_distance(mu1=mu_g, sigma1=sig_g, mu2=mu_r, sigma2=sig_r))
+_NSPDK_REFERENCES: dict = {}  # hash of a reference SMILES list -> its networkx graphs (the same list object each
+                              # time, so that nspdk_mmd's reference-matrix cache hits too)
 
 
 class MoleculeMetrics:
@@ -122,12 +100,9 @@ class MoleculeMetrics:
             scores.novelty = novelty(valid, self.train)
         if self.test is not None and valid:
             if self.with_fcd:
+                from morphogen.molecules.frechet import fcd
+
                 scores.fcd = fcd(valid, self.test)
             if self.with_nspdk:
-                from morphogen.graphs.metrics.nspdk import nspdk_mmd, smiles_to_nx
-
-                key = _reference_key("nspdk-graphs", self.test)
-                if key not in _REFERENCE_CACHE:
-                    _REFERENCE_CACHE[key] = smiles_to_nx(self.test)
-                scores.nspdk_mmd = nspdk_mmd(_REFERENCE_CACHE[key], smiles_to_nx(valid))
+                scores.nspdk_mmd = nspdk_mmd_smiles(self.test, valid)
         return scores
