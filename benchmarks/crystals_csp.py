@@ -10,7 +10,8 @@ Carbon-24 (many polymorphs per formula): the best of k = 1, 5, 20 samples.
     python benchmarks/crystals_csp.py --models "flow=perov_5,flow-renoise=perov_5@renoise" --steps 50 --tag _samplers
 
 A model is ``label=checkpoint`` or ``label=checkpoint@sampler`` (a sampler override as ``predict --sampler`` takes
-it, e.g. ``renoise`` or ``renoise:start=0.5``).
+it, e.g. ``renoise`` or ``renoise:start=0.5``). Sample j of every composition is drawn with seed j (one call per j,
+as the recorded results were made); NFE is the sampler's own count (a BFN sampler of n steps makes n + 1).
 
 Models are shipped names or model files; the split is the preset's (seed 0, 80/10/10 of the pool in
 ../shared/data). Writes benchmarks/results/crystals_<dataset><tag>.{json,md}.
@@ -31,14 +32,14 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def main() -> None:
-    import torch
+    from morphogen.utils.threads import configure_threads
 
-    torch.set_num_threads(1)
+    configure_threads(1)
     warnings.filterwarnings("ignore")
     from _machine import machine_info
 
     from morphogen.crystals.data import record_to_structure
-    from morphogen.crystals.experiment import load_crystal_model, load_preset, load_splits, sample_structures
+    from morphogen.crystals.experiment import load_model, load_preset, load_splits, sample_structures
     from morphogen.crystals.metrics import csp_match
 
     ap = argparse.ArgumentParser()
@@ -59,21 +60,21 @@ def main() -> None:
     for spec in a.models.split(","):
         label, ckpt = spec.split("=", 1)
         ckpt, _, sampler = ckpt.partition("@")
-        model = load_crystal_model(ckpt)
+        model = load_model(ckpt)
         for steps in [int(s) for s in a.steps.split(",")]:
             t0 = time.time()
             samples = [[] for _ in test]
             for j in range(max(ks)):
                 out = sample_structures(model, [r.atomic_numbers for r in test], steps=steps, seed=j,
-                                         sampler=sampler or None)
-                for i, s in enumerate(out):
+                                        sampler=sampler or None)
+                for i, s in enumerate(out.structures):
                     samples[i].append(s)
             sec = time.time() - t0
             for k in ks:
                 res = csp_match([s[:k] for s in samples], refs)
-                row = {"model": label, "checkpoint": ckpt, "process": model.process,
-                       "sampler": sampler or model.sampler["name"], "steps": steps,
-                       "nfe": steps, "k": k, "match_rate": res.match_rate, "rmse": res.rmse, "n": res.n,
+                row = {"model": label, "checkpoint": ckpt, "process": model.family,
+                       "sampler": sampler or out.sampler.name, "steps": steps,
+                       "nfe": out.nfe, "k": k, "match_rate": res.match_rate, "rmse": res.rmse, "n": res.n,
                        "structures_per_second": len(test) * max(ks) / sec}
                 if a.dataset == "perov_5":
                     for name, sel in (("ABX3", ~mixed), ("mixed anions", mixed)):

@@ -2,6 +2,8 @@
 # Continue the two models that miss their bars for lack of training (QM9 GDSS, Perov-5 CSP flow) on one GPU, both
 # runs at once, starting from the given weights (fresh optimiser). Run from the repository root on a machine with
 # torch, lightning, typer, safetensors and pyyaml; the data come prepared (runs/prep, `morphogen <domain> prepare`).
+# runs/prep/perov_5_gpu.yaml is a crystals preset in the one preset schema (denoiser:, variants:); --init-from takes
+# the start model's weights and its lattice codec (task, process family and network must match).
 #
 #   MINUTES=9 QM9_FROM=runs/qm9_cpu2/model.safetensors PEROV_FROM=runs/perov_flow_ft/model.safetensors \
 #       OUT=/path/for/results bash scripts/gpu/continue_training.sh

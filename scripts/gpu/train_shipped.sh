@@ -6,6 +6,9 @@
 #   MINUTES=6.5 OUT=/path/for/results bash scripts/gpu/train_shipped.sh
 #
 # Inputs (written on a machine with the domain libraries, by scripts/gpu/prepare_inputs.sh): runs/prep/*.
+# The crystals presets there (runs/prep/*_gpu.yaml) follow the one preset schema (denoiser:, variants:, a typed
+# train: block; see domains/morphogen/crystals/presets/perov_5.yaml): a file still in the old schema (model:,
+# processes:) is refused with an error naming the file and the key.
 # Outputs in $OUT: each run's EMA weights as float16 safetensors (<run>.safetensors), logs.tar.gz (logs + metrics),
 # and qm9_samples.safetensors (raw QM9 samples of several samplers, evaluated elsewhere with RDKit).
 set -u

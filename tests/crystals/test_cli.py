@@ -28,8 +28,9 @@ def test_train_predict_generate_evaluate(tmp_path):
     assert ckpt.is_file()
     out = tmp_path / "pred"
     r = runner.invoke(app, ["predict", "--checkpoint", str(ckpt), "--compositions", str(data), "--steps", "3",
-                            "--num-samples", "2", "--out", str(out)])
+                            "--num-samples", "2", "--device", "cpu", "--batch-size", "7", "--out", str(out)])
     assert r.exit_code == 0, r.output
+    assert "4 NFE per sample" in r.output  # the Bayesian flow's 3 updates + 1 final evaluation
     with open(out / "index.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 20 and list(rows[0]) == ["row", "material_id", "formula", "sample", "path"]

@@ -33,6 +33,9 @@ def test_round_trip(tmp_path):
 
 
 def test_bad_records_are_named(tmp_path):
+    import morphogen.errors
+
+    assert PreparedDataError is morphogen.errors.PreparedDataError  # the core's one class, not a crystals copy
     doc = {"format": "morphogen.crystals.prepared/1", "splits": {"train": [
         {"lattice": [4, 4, 4, 90, 90, 90], "frac_coords": [[0, 0, 0]], "atomic_numbers": [8]},
         {"lattice": [4, 4, 4, 90, 90], "frac_coords": [[0, 0, 0]], "atomic_numbers": [8]}]}}

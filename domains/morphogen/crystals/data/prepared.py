@@ -22,13 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from morphogen.crystals.data.structures import CrystalRecord
+from morphogen.errors import PreparedDataError  # the one error of every domain (messages name file, split, index)
 
 PREPARED_FORMAT = "morphogen.crystals.prepared/1"
 SPLITS = ("train", "val", "test")
-
-
-class PreparedDataError(ValueError):
-    """A prepared file that is not one, or holds a malformed record (the message names file, split and index)."""
+__all__ = ["PREPARED_FORMAT", "PreparedDataError", "SPLITS", "is_prepared", "read_prepared", "write_prepared"]
 
 
 def _record_to_json(r: CrystalRecord) -> dict:
