@@ -103,7 +103,7 @@ def test_tiny_cli_training_runs_resumes_and_fine_tunes_with_the_start_codec(tmp_
     assert "Restoring states from the checkpoint path" in caplog.text and "last.ckpt" in caplog.text
     a = load(tmp_path / "a")
     assert a.metadata.steps_trained == 3 and a.metadata.data_fingerprint and a.metadata.preset == str(preset)
-    assert (a.task, a.family, a.num_atoms) == ("csp", "bfn", {5: 8})
+    assert (a.task, a.family, a.num_atoms.to_mapping()) == ("csp", "bfn", {5: 8})
     # fine-tuning on other data keeps the start model's lattice codec (the network was trained on it)
     other = _data(tmp_path, a0=5.0)
     r = runner.invoke(app, ["train", "--preset", str(preset), "--data", str(other), "--batch-size", "4",
@@ -155,7 +155,7 @@ def test_legacy_files_still_load(tmp_path):
            "num_atoms": {"6": 3, "8": 1}}
     path = save_model(tmp_path / "old.safetensors", m.denoiser.state_dict(), old)
     back = load(path)
-    assert (back.task, back.family, back.num_atoms, back.sampler.steps) == ("gen", "flow", {6: 3, 8: 1}, 7)
+    assert (back.task, back.family, back.num_atoms.to_mapping(), back.sampler.steps) == ("gen", "flow", {6: 3, 8: 1}, 7)
     for k, v in m.denoiser.state_dict().items():
         assert torch.equal(v, back.denoiser.state_dict()[k]), k
     r = CliRunner().invoke(app, ["generate", "--checkpoint", str(path), "--num-samples", "2", "--steps", "2",
