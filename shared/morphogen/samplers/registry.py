@@ -16,6 +16,7 @@ _REGISTRY: dict[str, str] = {
     "dpm_solver": "morphogen.samplers.dpm_solver:DPMSolver",
     "bfn": "morphogen.samplers.bfn:BFNReceiver",
     "renoise": "morphogen.samplers.renoise:Renoise",
+    "unmask": "morphogen.samplers.unmask:OrderedUnmasking",
 }
 
 
