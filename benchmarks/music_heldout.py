@@ -51,10 +51,12 @@ SETTINGS = {
 def measure(model, scores, setting: str, seed: int) -> dict:
     from morphogen.music.evaluation import harmonize
     from morphogen.music.metrics.harmonization import HarmonizationMetrics
+    from morphogen.music.models.repair import RepairConfig
 
     repair = SETTINGS[setting]
     t0 = time.perf_counter()
-    gen = harmonize(model, scores, TARGETS, STEPS, seed, 16, "confidence", 1.0, NOISE, repair)
+    config = RepairConfig.from_options(repair)
+    gen = harmonize(model, scores, TARGETS, STEPS, seed, 16, "confidence", 1.0, NOISE, config)
     seconds = time.perf_counter() - t0
     m = HarmonizationMetrics(model.track_names, TARGETS)
     for s_gen, s_ref in zip(gen.scores, scores):

@@ -42,11 +42,12 @@ def row_key(order: str, rounds: int, constrain: bool) -> str:
 def measure(model, scores, order: str, rounds: int, constrain: bool, steps: int, seed: int) -> dict:
     from morphogen.music.evaluation import harmonize
     from morphogen.music.metrics.harmonization import HarmonizationMetrics
+    from morphogen.music.models.repair import RepairConfig
 
     noise = 4.5 if order == "confidence" else 0.0
     repair = {"repair_rounds": rounds, "repair_steps": 4, "repair_context": 1, "repair_constrain": constrain}
     t0 = time.perf_counter()
-    gen = harmonize(model, scores, TARGETS, steps, seed, 16, order, 1.0, noise, repair)
+    gen = harmonize(model, scores, TARGETS, steps, seed, 16, order, 1.0, noise, RepairConfig.from_options(repair))
     seconds = time.perf_counter() - t0
     m = HarmonizationMetrics(model.track_names, TARGETS)
     for s_gen, s_ref in zip(gen.scores, scores):

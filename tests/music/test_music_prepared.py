@@ -144,6 +144,28 @@ def test_ordered_unmasking_keeps_sources_and_rows_consistent(order):
         model.generate(g, ["alto"], steps=2, order=order, temperature=0.0)
 
 
+def test_getscore_rule_pitch_before_duration():
+    """One track (rows 0 pitch, 1 duration), three columns: pitch shown as a note / shown as <empty> / masked."""
+    from morphogen.music.data.vocabulary import EMPTY
+    from morphogen.music.models.unmask import NEG, GETScoreRule
+
+    v, mask_id, note = 6, 6, 3
+    x = torch.tensor([[[note, EMPTY, mask_id], [mask_id, mask_id, mask_id]]])
+    masked = x == mask_id
+    rule = GETScoreRule("score")
+    forced = rule.forced("score", x, masked)
+    assert forced.cells.tolist() == [[[False, False, False], [False, True, False]]]  # <empty> under <empty>
+    assert int(forced.values[0, 1, 1]) == EMPTY
+    # a duration is eligible once its pitch shows (under <empty> the sampler forces it before asking)
+    assert rule.eligible("score", x, masked).tolist() == [[[False, False, True], [True, True, False]]]
+    logits = torch.zeros(1, 2, 3, v)
+    out = rule.restrict("score", x, masked, logits)
+    assert out[0, 1, 0, EMPTY] == NEG and (out[0, 1, 0, 2:] == 0).all()  # a note's duration is not <empty>
+    assert out[0, 1, 1, EMPTY] == 0 and (out[0, 1, 1, 2:] == NEG).all()  # under <empty> only <empty>
+    assert (out[0, 1, 2] == 0).all() and (out[0, 0] == 0).all()  # unknown pitch: no restriction; pitch rows free
+    assert rule.forced("other", x, masked) is None and rule.restrict("other", x, masked, logits) is logits
+
+
 def test_cli_sampling_options(tmp_path):
     from typer.testing import CliRunner
 

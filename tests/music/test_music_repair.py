@@ -10,8 +10,8 @@ import torch
 from morphogen.music.data import GETScore, Note, NoteScore, Track, decode, encode
 from morphogen.music.evaluation import batch_grids
 from morphogen.music.metrics import find_parallels, parallel_counts, voice_frames
-from morphogen.music.models.repair import (TokenTables, allowed_pitches, escalate, grid_frames, note_cells,
-                                           offending_notes, repair_parallels)
+from morphogen.music.models.repair import (RepairConfig, RepairConfigError, TokenTables, allowed_pitches, escalate,
+                                           grid_frames, note_cells, offending_notes, repair_parallels)
 from .music_helpers import VOICES, _model, _scores
 
 # block chords of 4 steps, voices S A T B; column 0 -> 1: tenor and bass rise a tone a fifth apart (one parallel
@@ -90,6 +90,17 @@ def test_grid_frames_match_the_metric_on_generated_grids(setup):
         assert offending_notes(tok, tables, [0, 1, 2, 3], {1, 2, 3})[0] == len(find_parallels(frames))
 
 
+class _Counting:
+    """A denoiser that counts its calls."""
+
+    def __init__(self, inner):
+        self.inner, self.prediction_kinds, self.calls = inner, inner.prediction_kinds, 0
+
+    def __call__(self, state, condition=None, drop_condition=None):
+        self.calls += 1
+        return self.inner(state, condition, drop_condition)
+
+
 @pytest.mark.parametrize("constrain", [False, True])
 def test_repair_keeps_sources_and_rows_consistent(setup, constrain):
     model, vocab, hand = setup
@@ -97,9 +108,11 @@ def test_repair_keeps_sources_and_rows_consistent(setup, constrain):
     x = torch.from_numpy(gs.tokens)[None].repeat(2, 1, 1)
     target = model.target_mask(x, ["alto", "tenor", "bass"])
     target[1, 2:4] = False  # piece 1: the alto is a source too
-    out, rep = repair_parallels(model.denoiser, model.process["score"], vocab, [0, 1, 2, 3], x, target, rounds=1,
-                                steps=3, order="confidence", generator=torch.Generator().manual_seed(0),
-                                noise=1.0, context=1, constrain=constrain)
+    den = _Counting(model.denoiser)
+    out, rep = repair_parallels(den, model.process, vocab, [0, 1, 2, 3], x, target,
+                                RepairConfig(rounds=1, steps=3, context=1, constrain=constrain), order="confidence",
+                                choice_noise=1.0, generator=torch.Generator().manual_seed(0))
+    assert rep.nfe == den.calls  # counted by the core sampler, constrained round included
     assert torch.equal(out[~target], x[~target])  # sources (and padding) never change
     assert rep.rounds == 1 and rep.parallels[0] == 2 and rep.constrained == constrain
     tables = TokenTables(vocab)
@@ -118,10 +131,11 @@ def test_repair_keeps_sources_and_rows_consistent(setup, constrain):
     clean = x.clone()
     clean[:, 4:8] = torch.from_numpy(encode(NoteScore([Track(n, [Note(4 * j, c[v], 4) for j, c in enumerate(
         [COLUMNS[0], COLUMNS[0], COLUMNS[2], COLUMNS[3]])]) for v, n in enumerate(VOICES)]), vocab, VOICES).tokens)[4:8]
-    out2, rep2 = repair_parallels(model.denoiser, model.process["score"], vocab, [0, 1, 2, 3], clean, target, 3)
+    out2, rep2 = repair_parallels(model.denoiser, model.process, vocab, [0, 1, 2, 3], clean, target,
+                                  RepairConfig(rounds=3))
     assert rep2.rounds == 0 and rep2.nfe == 0 and rep2.parallels == [0] and torch.equal(out2, clean)
-    with pytest.raises(ValueError, match="growth"):
-        repair_parallels(model.denoiser, model.process["score"], vocab, [0, 1, 2, 3], x, target, 1, growth=-1)
+    with pytest.raises(TypeError, match="RepairConfig"):
+        repair_parallels(model.denoiser, model.process, vocab, [0, 1, 2, 3], x, target, {"rounds": 1})
 
 
 def test_growing_window_still_touches_only_target_cells(setup):
@@ -129,9 +143,9 @@ def test_growing_window_still_touches_only_target_cells(setup):
     gs = encode(hand, vocab, VOICES)
     x = torch.from_numpy(gs.tokens)[None].repeat(3, 1, 1)
     target = model.target_mask(x, ["tenor", "bass"])
-    out, rep = repair_parallels(model.denoiser, model.process["score"], vocab, [0, 1, 2, 3], x, target, rounds=4,
-                                steps=2, order="random", generator=torch.Generator().manual_seed(1), context=0,
-                                growth=2)
+    out, rep = repair_parallels(model.denoiser, model.process, vocab, [0, 1, 2, 3], x, target,
+                                RepairConfig(rounds=4, steps=2, context=0, growth=2), order="random",
+                                generator=torch.Generator().manual_seed(1))
     assert torch.equal(out[~target], x[~target])
     assert rep.nfe == 2 * rep.rounds and len(rep.parallels) == rep.rounds + 1
 
@@ -144,16 +158,26 @@ def test_no_worse_acceptance_never_adds_parallels(setup):
     tables = TokenTables(vocab)
     voices = [0, 1, 2, 3]
     for seed in range(3):
-        out, rep = repair_parallels(model.denoiser, model.process["score"], vocab, voices, gen.tokens, gen.target_mask,
-                                    rounds=5, steps=2, order="random", generator=torch.Generator().manual_seed(seed),
-                                    accept="no-worse")
+        out, rep = repair_parallels(model.denoiser, model.process, vocab, voices, gen.tokens, gen.target_mask,
+                                    RepairConfig(rounds=5, steps=2, accept="no-worse"), order="random",
+                                    generator=torch.Generator().manual_seed(seed))
         assert all(a >= b for a, b in zip(rep.parallels, rep.parallels[1:]))  # per batch, hence per piece
         assert torch.equal(out[~gen.target_mask], gen.tokens[~gen.target_mask])
         final = sum(offending_notes(out[b].numpy(), tables, voices, {1, 2, 3})[0] for b in range(3))
         assert final == rep.parallels[-1]
-    with pytest.raises(ValueError, match="accept"):
-        repair_parallels(model.denoiser, model.process["score"], vocab, voices, gen.tokens, gen.target_mask, 1,
-                         accept="best")
+
+def test_repair_config_validates_and_names_the_setting():
+    cfg = RepairConfig(rounds=16, constrain=True)
+    assert cfg.as_options() == {"repair_rounds": 16, "repair_steps": 4, "repair_context": 1,
+                                "repair_constrain": True, "repair_growth": 0, "repair_accept": "all"}
+    assert RepairConfig.from_options(cfg.as_options()) == cfg
+    for kwargs, setting in ((dict(rounds=-1), "rounds"), (dict(steps=0), "steps"), (dict(context=-1), "context"),
+                            (dict(growth=-1), "growth"), (dict(accept="best"), "accept"), (dict(steps=2.5), "steps")):
+        with pytest.raises(RepairConfigError, match=setting) as err:
+            RepairConfig(**kwargs)
+        assert err.value.setting == setting
+    with pytest.raises(TypeError, match="repair_stps"):
+        RepairConfig.from_options({"repair_stps": 2})
 
 
 def test_generate_and_cli_with_repair(setup, tmp_path):
@@ -165,14 +189,13 @@ def test_generate_and_cli_with_repair(setup, tmp_path):
     scores = _scores(2)
     g, lengths, _ = batch_grids(model, scores)
     for order in ("confidence", "ancestral"):
-        res = model.generate(g, ["alto", "bass"], steps=4, seed=1, lengths=lengths, order=order, repair_rounds=2,
-                             repair_steps=2)
+        res = model.generate(g, ["alto", "bass"], steps=4, seed=1, lengths=lengths, order=order,
+                             repair=RepairConfig(rounds=2, steps=2))
         assert torch.equal(res.tokens[:, [0, 1, 4, 5]], g[:, [0, 1, 4, 5]])
         assert res.repair.nfe == 2 * res.repair.rounds
-        if order == "confidence":
-            assert res.nfe == 4 + res.repair.nfe
-    with pytest.raises(ValueError, match="repair_steps"):
-        model.generate(g, ["alto"], steps=2, repair_rounds=1, repair_steps=0)
+        assert res.nfe == 4 + res.repair.nfe
+    with pytest.raises(TypeError, match="RepairConfig"):
+        model.generate(g, ["alto"], steps=2, repair={"repair_rounds": 1})
     ckpt = model.save(tmp_path / "tiny.safetensors")
     out = CliRunner().invoke(app, ["generate", "--checkpoint", str(ckpt), "--bars", "1", "--steps", "3", "--order",
                                    "confidence", "--repair-rounds", "2", "--repair-constrain", "--repair-growth", "1",
@@ -204,5 +227,5 @@ def test_repair_refuses_a_model_whose_tracks_are_not_voices():
     model = build_model(preset, vocab, {"d_model": 32, "layers": 1, "heads": 2, "d_token": 8, "dropout": 0.0})
     g = model.empty_grid(16)[None]
     with pytest.raises(ValueError, match="vocal part writing"):
-        model.generate(g, ["bass"], steps=2, repair_rounds=1)
+        model.generate(g, ["bass"], steps=2, repair=RepairConfig(rounds=1))
     assert model.generate(g, ["bass"], steps=2).tokens.shape == g.shape  # without repair it generates

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from morphogen.cli.plugins import DemoResult, DomainPlugin
+
+if TYPE_CHECKING:
+    from morphogen.music.models.repair import RepairConfig
 
 app = typer.Typer(help="Symbolic music: any-track generation with masked discrete diffusion (GETMusic).",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -88,8 +91,8 @@ _TEMPERATURE = typer.Option(1.0, "--temperature", help="Divides the logits (1 = 
                             "sharper).")
 _CHOICE_NOISE = typer.Option(0.0, "--choice-noise", help="--order confidence: MaskGIT's annealed Gumbel noise on the "
                              "choice of cells (0 = greedy; MaskGIT uses 4.5).")
-#: the demo's repair (and the setting the README recommends for harmonisation)
-DEMO_REPAIR = {"repair_rounds": 16, "repair_steps": 4, "repair_context": 1, "repair_constrain": True}
+#: the demo's repair (and the setting the README recommends for harmonisation): RepairConfig arguments
+DEMO_REPAIR = {"rounds": 16, "steps": 4, "context": 1, "constrain": True}
 _REPAIR_ROUNDS = typer.Option(0, "--repair-rounds", help="Repair parallel fifths/octaves after sampling: up to N "
                               "rounds that re-mask the target-voice notes of each parallel and resample them with "
                               "the model (0 = off).")
@@ -165,17 +168,14 @@ def _check_sampling(order: str, temperature: float, choice_noise: float = 0.0) -
 
 
 def _repair_options(rounds: int, steps: int, context: int, constrain: bool, growth: int = 0,
-                    accept: str = "all") -> dict:
-    from morphogen.music.models.repair import ACCEPT
+                    accept: str = "all") -> "RepairConfig":
+    """The ``--repair-*`` options as a :class:`RepairConfig` (a bad value names its option)."""
+    from morphogen.music.models.repair import RepairConfig, RepairConfigError
 
-    if accept not in ACCEPT:
-        raise typer.BadParameter(f"must be one of {', '.join(ACCEPT)}", param_hint="--repair-accept")
-    for name, value, least in (("--repair-rounds", rounds, 0), ("--repair-steps", steps, 1),
-                               ("--repair-context", context, 0), ("--repair-growth", growth, 0)):
-        if value < least:
-            raise typer.BadParameter(f"must be >= {least}", param_hint=name)
-    return {"repair_rounds": rounds, "repair_steps": steps, "repair_context": context,
-            "repair_constrain": constrain, "repair_growth": growth, "repair_accept": accept}
+    try:
+        return RepairConfig(rounds, steps, context, constrain, growth, accept)
+    except RepairConfigError as err:
+        raise typer.BadParameter(str(err), param_hint=f"--repair-{err.setting}") from None
 
 
 def _parse_targets(text: str, tracks: list[str]) -> list[str]:
@@ -198,9 +198,9 @@ def read_input(model, path: Path):
 
 def write_generation(model, score, targets, steps, seed, out: Path, stem: str, length: int,
                      order: str = "ancestral", temperature: float = 1.0, choice_noise: float = 0.0,
-                     repair: dict | None = None):
+                     repair: "RepairConfig | None" = None):
     """Generate ``targets`` for one score and write MIDI, MusicXML and a piano roll; returns (paths, report).
-    ``repair``: keyword arguments ``repair_*`` of :meth:`MusicModel.generate`."""
+    ``repair``: a :class:`morphogen.music.models.repair.RepairConfig` or None (see :meth:`MusicModel.generate`)."""
     from morphogen.music.data.getscore import GETScore, decode, encode
     from morphogen.music.io import write_midi, write_musicxml, write_pianoroll
 
@@ -211,7 +211,7 @@ def write_generation(model, score, targets, steps, seed, out: Path, stem: str, l
     else:
         grid, n, report = model.empty_grid(length).numpy(), length, {}
     res = model.generate(grid, targets, steps=steps, seed=seed, lengths=[n], order=order, temperature=temperature,
-                         choice_noise=choice_noise, **(repair or {}))
+                         choice_noise=choice_noise, repair=repair)
     dec = decode(GETScore(res.tokens[0].numpy(), model.track_names, model.drum_tracks, score.time_signature, stem),
                  model.vocab, model.programs)
     out.mkdir(parents=True, exist_ok=True)
@@ -219,7 +219,7 @@ def write_generation(model, score, targets, steps, seed, out: Path, stem: str, l
              write_pianoroll(dec.score, out / f"{stem}.png", title=f"{stem}: generated {', '.join(targets)}",
                              highlight=list(targets))]
     report.update({"targets": list(targets), "steps": steps, "order": order, "temperature": temperature,
-                   "choice_noise": choice_noise, **(repair or {}),
+                   "choice_noise": choice_noise, **(repair.as_options() if repair is not None else {}),
                    "nfe": res.nfe, "repair": res.repair.as_dict() if res.repair is not None else None,
                    "missing_durations": dec.missing_durations, "orphan_durations": dec.orphan_durations})
     if list(model.track_names) == ["soprano", "alto", "tenor", "bass"]:
@@ -286,6 +286,7 @@ def demo(out_dir: Path) -> DemoResult:
     from morphogen.music.data.chorales import load_corpus_chorales
     from morphogen.music.metrics.harmonization import HarmonizationMetrics
     from morphogen.music.models.bundle import MusicModel
+    from morphogen.music.models.repair import RepairConfig
 
     t0 = time.time()
     try:
@@ -308,7 +309,7 @@ def demo(out_dir: Path) -> DemoResult:
         # confidence-ordered unmasking with MaskGIT's choice noise, 15 repair rounds refilled by the model, and a
         # last round that redraws the pitch of any note still in a parallel among pitches that make none
         paths, _ = write_generation(model, melody, ["alto", "tenor", "bass"], 50, 0, out_dir, Path(s.source).stem, 0,
-                                    order="confidence", choice_noise=4.5, repair=DEMO_REPAIR)
+                                    order="confidence", choice_noise=4.5, repair=RepairConfig(**DEMO_REPAIR))
         files += [str(p) for p in paths]
         from morphogen.music.data.chorales import read_score_file
 

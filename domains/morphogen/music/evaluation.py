@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
@@ -12,6 +12,9 @@ import torch
 from morphogen.music.data.getscore import GETScore, decode, encode
 from morphogen.music.data.notes import NoteScore
 from morphogen.music.data.vocabulary import PAD
+
+if TYPE_CHECKING:
+    from morphogen.music.models.repair import RepairConfig
 
 SPLITS = ("jsb-test", "jsb-valid", "jsb-train", "chorales-test")
 
@@ -41,18 +44,17 @@ class Harmonized:
 
 def harmonize(model, scores: Sequence[NoteScore], targets: Sequence[str], steps: int = 100, seed: int = 0,
               batch_size: int = 16, order: str = "ancestral", temperature: float = 1.0,
-              choice_noise: float = 0.0, repair: dict | None = None) -> Harmonized:
+              choice_noise: float = 0.0, repair: "RepairConfig | None" = None) -> Harmonized:
     """Generate the ``targets`` tracks of each piece given its other tracks (the whole piece at once); ``order``,
-    ``temperature``, ``choice_noise`` and ``repair`` (keyword arguments ``repair_rounds``, ``repair_steps``,
-    ``repair_context``, ``repair_constrain``, ``repair_growth``, ``repair_accept``): see
-    :meth:`MusicModel.generate`. ``nfe`` sums the batches' network evaluations; ``repair`` sums the batches'
+    ``temperature``, ``choice_noise`` and ``repair`` (a :class:`morphogen.music.models.repair.RepairConfig` or
+    None): see :meth:`MusicModel.generate`. ``nfe`` sums the batches' network evaluations; ``repair`` sums the batches'
     repair reports."""
     out, grids, miss, orphan, nfe, rep = [], [], 0, 0, 0, None
     for start in range(0, len(scores), batch_size):
         part = list(scores[start: start + batch_size])
         g, lengths, enc = batch_grids(model, part)
         res = model.generate(g, targets, steps=steps, seed=seed + start, lengths=lengths, order=order,
-                             temperature=temperature, choice_noise=choice_noise, **(repair or {}))
+                             temperature=temperature, choice_noise=choice_noise, repair=repair)
         nfe += res.nfe
         if res.repair is not None:
             rep = _add_repair(rep, res.repair.as_dict())
@@ -104,7 +106,7 @@ def _clean(d: dict) -> dict:
 
 def evaluate(model, scores: Sequence[NoteScore], targets: Sequence[str] = ("alto", "tenor", "bass"), steps: int = 100,
              num_t: int = 8, seed: int = 0, batch_size: int = 16, order: str = "ancestral",
-             temperature: float = 1.0, choice_noise: float = 0.0, repair: dict | None = None) -> dict:
+             temperature: float = 1.0, choice_noise: float = 0.0, repair: "RepairConfig | None" = None) -> dict:
     """NLL bounds (every track generated; ``targets`` given the rest) and harmonisation metrics of the generated
     pieces, with Bach's own pieces as the reference row; ``repair``: see :func:`harmonize`. Returns a JSON-ready
     dict (``nfe``: network evaluations of the generation, summed over batches, repair rounds included)."""
@@ -124,7 +126,8 @@ def evaluate(model, scores: Sequence[NoteScore], targets: Sequence[str] = ("alto
         m_ref.update(s_ref)
     return {
         "pieces": len(scores), "targets": list(targets), "steps": steps,
-        "sampling": {"order": order, "temperature": temperature, "choice_noise": choice_noise, **(repair or {})},
+        "sampling": {"order": order, "temperature": temperature, "choice_noise": choice_noise,
+                     **(repair.as_options() if repair is not None else {})},
         "nfe": gen.nfe, "repair": gen.repair,
         "nll_all_tracks": _clean(nll_all.compute()), "nll_targets_given_rest": _clean(nll_tgt.compute()),
         "generated": _clean(m_gen.compute().as_dict()), "reference_bach": _clean(m_ref.compute().as_dict()),

@@ -52,6 +52,13 @@ class Inpaint:
                 f"data shape {tuple(data_shape)}"
             ) from None
 
+    def known(self, name: str, like: Tensor) -> Tensor:
+        """Bool tensor shaped like ``like`` (a state value of field ``name``): True on the entries given here (all
+        False for a field this object does not fix)."""
+        if name not in self.values:
+            return torch.zeros_like(like, dtype=torch.bool)
+        return self._mask(name, like)
+
     def apply(self, joint, state: dict[str, FieldState], generator: torch.Generator | None = None) -> dict[str, FieldState]:
         out = dict(state)
         for name, x1 in self.values.items():

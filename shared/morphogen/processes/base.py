@@ -104,7 +104,8 @@ class Process(Configurable, ABC):
         ``"gaussian"``    marginals are ``alpha(t) x1 + sigma(t) eps``: SDE and ODE samplers apply;
         ``"langevin"``    the process gives a score (``convert(..., "score")``) and noise (``sample_noise``), so
                           Langevin correctors apply (``project`` maps the result back onto the domain);
-        ``"unmask"``      absorbing-state discrete diffusion;
+        ``"unmask"``      absorbing-state discrete diffusion: ``mask_id``, ``is_masked(state)`` and a keep schedule
+                          ``schedule`` (alpha(t), ``time_of``), so ordered unmasking applies;
         ``"bayesian_flow"`` Bayesian flow: the state holds the parameters of a belief, updated by receiver samples;
         ``"renoise"``     ``corrupt`` of a data estimate is a valid sampler state at any t (the re-noising sampler).
     """

@@ -89,6 +89,7 @@ class Sampler(Configurable, ABC):
         dtype: torch.dtype = torch.float32,
         keep_trajectory: bool = False,
         progress: bool = False,
+        start: Mapping[str, Tensor] | None = None,
     ) -> SampleResult:
         """Draw samples.
 
@@ -103,12 +104,14 @@ class Sampler(Configurable, ABC):
             generator: random source (on ``device``).
             keep_trajectory: keep each step's state values (on the CPU) in the result.
             progress: show a progress bar over the steps.
+            start: field -> values (B, ...) of a partly generated state to continue from, for samplers that can
+                (:class:`~morphogen.samplers.unmask.OrderedUnmasking`); the others refuse it.
         """
         self.check(joint)
         joint.check_kinds(denoiser.prediction_kinds)
         ctx = _EvalContext(joint, denoiser, condition, guidance, fixed, generator, shapes)
         state = joint.prior(shapes, masks, device=device, dtype=dtype, generator=generator)
-        state = ctx.apply_fixed(state)
+        state = self._initial_state(ctx, ctx.apply_fixed(state), start)
         grid = time_grid(self.steps, joint, self.grid, device=device)
         out = self._run(ctx, state, grid, keep_trajectory, progress)
         if fixed is not None:
@@ -146,6 +149,14 @@ class Sampler(Configurable, ABC):
                 traj.append(self._snapshot(state))
         pred = ctx.predict(state) if self.final_rule == "evaluate" else None
         return SampleResult(self._finish(ctx, state, pred), 0, traj)
+
+    def _initial_state(self, ctx: "_EvalContext", state: dict[str, FieldState],
+                       start: Mapping[str, Tensor] | None) -> dict[str, FieldState]:
+        """Hook: the state the time loop starts from, given the prior (fixed fields imposed) and ``start``
+        (default: the prior; a sampler that cannot continue a given state refuses ``start``)."""
+        if start is not None:
+            raise TypeError(f"sampler '{self.name}' cannot continue from a given state (start=...)")
+        return state
 
     @abstractmethod
     def _step(self, ctx: "_EvalContext", state: dict[str, FieldState], pred: dict[str, Tensor],
@@ -212,3 +223,9 @@ class _EvalContext:
         if self.fixed is None:
             return state
         return self.fixed.apply(self.joint, state, self.generator)
+
+    def known(self, name: str, like: Tensor) -> Tensor:
+        """(B, ...) bool shaped like ``like``: the entries of field ``name`` that the fixed fields give."""
+        if self.fixed is None:
+            return torch.zeros_like(like, dtype=torch.bool)
+        return self.fixed.known(name, like)

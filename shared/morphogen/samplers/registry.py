@@ -33,6 +33,7 @@ _CORE: dict[str, str] = {
     "dpm_solver": "morphogen.samplers.dpm_solver:DPMSolver",
     "bfn": "morphogen.samplers.bfn:BFNReceiver",
     "renoise": "morphogen.samplers.renoise:Renoise",
+    "unmask": "morphogen.samplers.unmask:OrderedUnmasking",
 }
 #: samplers registered at run time: name -> "module:Class" or the class itself
 _RUNTIME: dict[str, str | type[Sampler]] = {}

@@ -30,6 +30,17 @@ class KeepSchedule(Configurable, ABC):
     def d_alpha(self, t: Tensor) -> Tensor:
         """d alpha / dt at ``t`` (any shape)."""
 
+    @torch.no_grad()
+    def time_of(self, alpha: Tensor, iters: int = 60) -> Tensor:
+        """The time t in [0, 1] with alpha(t) = ``alpha`` (any shape, same dtype; the smallest such t where alpha is
+        flat), by bisection: alpha <= 0 gives 0, alpha >= 1 gives 1."""
+        lo, hi = torch.zeros_like(alpha), torch.ones_like(alpha)
+        for _ in range(iters):
+            mid = 0.5 * (lo + hi)
+            below = self.alpha(mid) < alpha
+            lo, hi = torch.where(below, mid, lo), torch.where(below, hi, mid)
+        return torch.where(alpha <= 0, torch.zeros_like(alpha), torch.where(alpha >= 1, torch.ones_like(alpha), hi))
+
 
 class LinearKeep(KeepSchedule):
     """alpha(t) = t (the linear schedule of MDLM / SEDD-absorb written in data-at-one time)."""

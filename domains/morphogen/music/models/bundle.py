@@ -21,7 +21,7 @@ from morphogen.processes.joint import JointProcess
 from morphogen.utils.config import build, spec_of
 
 if TYPE_CHECKING:
-    from morphogen.music.models.repair import RepairReport
+    from morphogen.music.models.repair import RepairConfig, RepairReport
 
 FORMAT = "morphogen.music/1"
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -118,76 +118,74 @@ class MusicModel:
     @torch.no_grad()
     def generate(self, grids: Tensor, targets: Sequence[str], steps: int = 100, seed: int = 0,
                  lengths: Sequence[int] | None = None, sampler: str = "ancestral", order: str = "ancestral",
-                 temperature: float = 1.0, choice_noise: float = 0.0, repair_rounds: int = 0, repair_steps: int = 4,
-                 repair_context: int = 1, repair_constrain: bool = False, repair_growth: int = 0,
-                 repair_accept: str = "all") -> Generation:
+                 temperature: float = 1.0, choice_noise: float = 0.0,
+                 repair: "RepairConfig | None" = None) -> Generation:
         """Generate the ``targets`` tracks of ``grids`` (B, R, L) given every other entry (source tracks, padding).
 
-        Target rows are overwritten; everything else is kept exactly. ``order``: ``"ancestral"`` (the default: the
-        core sampler named by ``sampler``, every masked cell revealed independently, source tracks imposed with
-        ``Inpaint(mode="clean")``), or ``"confidence"`` / ``"random"``: :func:`morphogen.music.models.unmask.
-        ordered_unmask` (as many cells per step as the schedule, chosen by model confidence or at random, pitch
-        before duration so the two rows always agree; ``choice_noise``: MaskGIT's annealed randomness of the
-        confidence order). ``temperature`` divides the logits (1 = as trained).
+        Target rows are overwritten; everything else is kept exactly (imposed with ``Inpaint(mode="clean")``).
+        ``order``: ``"ancestral"`` (the default: the core sampler named by ``sampler``, every masked cell revealed
+        independently), or ``"confidence"`` / ``"random"``: the core's ordered unmasking
+        (:class:`morphogen.samplers.unmask.OrderedUnmasking`: as many cells per step as the schedule, chosen by model
+        confidence or at random) with the :class:`~morphogen.music.models.unmask.GETScoreRule` (pitch before
+        duration, so the two rows always agree); ``choice_noise``: MaskGIT's annealed randomness of the confidence
+        order (ignored by the other orders). ``temperature`` divides the logits (1 = as trained).
 
-        ``repair_rounds`` > 0 adds the repair stage of :mod:`morphogen.music.models.repair` after the generation:
-        up to that many rounds that re-mask the target-voice notes of parallel fifths and octaves (and
-        ``repair_context`` notes either side, ``repair_growth`` more for each earlier round in a row that found a
-        parallel at the same spot) and resample them with the model in ``repair_steps`` evaluations each
-        (order "random" after ancestral sampling); ``repair_accept="no-worse"`` undoes a piece's refill that added
-        parallels (the model proposes, the rule decides); ``repair_constrain`` makes the last round a hard constraint
-        that forbids pitches recreating a parallel (off by default). Repair evaluations are counted in ``nfe``.
+        ``repair`` (a :class:`morphogen.music.models.repair.RepairConfig` with ``rounds`` > 0) adds the repair stage
+        of :mod:`morphogen.music.models.repair` after the generation: rounds that re-mask the target-voice notes of
+        parallel fifths and octaves and resample them with the model (order "random" after ancestral sampling).
+        ``nfe`` counts every network evaluation, the repair's included (as reported by the core samplers).
         Runs on the device of the denoiser's weights; returns CPU tensors.
         """
         from morphogen.guidance.inpaint import Inpaint
+        from morphogen.music.models.repair import RepairConfig
+        from morphogen.music.models.unmask import GETScoreRule
         from morphogen.samplers import get_sampler
+        from morphogen.samplers.unmask import ORDERS, OrderedUnmasking
 
         grids = torch.as_tensor(grids, dtype=torch.long)
         if grids.dim() == 2:
             grids = grids[None]
         if grids.shape[1] != 2 * len(self.track_names):
             raise ValueError(f"grids have {grids.shape[1]} rows, the model expects {2 * len(self.track_names)}")
+        if order != "ancestral" and order not in ORDERS:
+            raise ValueError(f"order must be 'ancestral' or one of {ORDERS}, got {order!r}")
         if not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
-        mask = self.target_mask(grids, targets, lengths)
-        device = next(self.denoiser.parameters()).device
-        g = torch.Generator(device=device).manual_seed(int(seed))
-        self.denoiser.eval()
-        den = self.denoiser if temperature == 1.0 else _Tempered(self.denoiser, float(temperature))
-        from morphogen.music.models.repair import check_repair_args
-
-        check_repair_args(repair_rounds, repair_steps, repair_context, repair_growth, repair_accept)
-        if repair_rounds > 0:
+        if repair is not None and not isinstance(repair, RepairConfig):
+            raise TypeError(f"repair must be a RepairConfig, got {type(repair).__name__}")
+        repairing = repair is not None and repair.rounds > 0
+        if repairing:
             from morphogen.music.data.chorales import VOICES
 
             if not set(self.track_names) <= set(VOICES):
                 raise ValueError(f"repairing parallel fifths / octaves is a rule of vocal part writing; this model's "
                                  f"tracks {list(self.track_names)} are not all among {VOICES}")
-        if order != "ancestral":
-            from morphogen.music.models.unmask import ordered_unmask
-
-            out = ordered_unmask(self.denoiser, self.process[FIELD], grids.to(device), mask.to(device), steps, order,
-                                 temperature, g, FIELD, choice_noise)
-            nfe = steps
+        device = next(self.denoiser.parameters()).device
+        mask = self.target_mask(grids, targets, lengths).to(device)
+        g = torch.Generator(device=device).manual_seed(int(seed))
+        self.denoiser.eval()
+        noise = choice_noise if order == "confidence" else 0.0
+        if order == "ancestral":
+            den = self.denoiser if temperature == 1.0 else _Tempered(self.denoiser, float(temperature))
+            core = get_sampler(sampler, steps=steps)
         else:
-            fixed_values = torch.where(mask, torch.zeros_like(grids), grids)
-            fixed = Inpaint({FIELD: fixed_values.to(device)}, {FIELD: ~mask.to(device)}, mode="clean")
-            res = get_sampler(sampler, steps=steps).sample(self.process, den, {FIELD: tuple(grids.shape)},
-                                                            masks={FIELD: mask.to(device)}, fixed=fixed, generator=g,
-                                                            device=device)
-            out, nfe = res.fields[FIELD], res.nfe
+            den = self.denoiser
+            core = OrderedUnmasking(steps, order, noise, temperature, rule=GETScoreRule(FIELD))
+        grids = grids.to(device)
+        fixed = Inpaint({FIELD: grids}, {FIELD: ~mask}, mode="clean")
+        res = core.sample(self.process, den, {FIELD: tuple(grids.shape)}, masks={FIELD: mask}, fixed=fixed,
+                          generator=g, device=device)
+        out, nfe = res.fields[FIELD], res.nfe
         report = None
-        if repair_rounds > 0:
+        if repairing:
             from morphogen.music.models.repair import repair_parallels
 
             voices = [i for i, n in enumerate(self.track_names) if n not in self.drum_tracks]
-            out, report = repair_parallels(self.denoiser, self.process[FIELD], self.vocab, voices, out,
-                                           mask.to(device), repair_rounds, repair_steps,
-                                           order if order != "ancestral" else "random", temperature, g, FIELD,
-                                           choice_noise if order == "confidence" else 0.0, repair_context,
-                                           repair_constrain, repair_growth, repair_accept)
+            out, report = repair_parallels(self.denoiser, self.process, self.vocab, voices, out, mask, repair,
+                                           order=order if order != "ancestral" else "random",
+                                           temperature=temperature, choice_noise=noise, generator=g, field=FIELD)
             nfe += report.nfe
-        return Generation(out.cpu(), mask, nfe, report)
+        return Generation(out.cpu(), mask.cpu(), nfe, report)
 
     def empty_grid(self, length: int) -> Tensor:
         """(R, length) all ``<pad>``: a grid with no source (generate every target from scratch)."""

@@ -12,33 +12,41 @@ After a generation has filled every target cell, each repair round
    in the same voice (1 by default: on the shipped chorale model, 3 rounds left 10 of 101 parallels, against 49 with
    0), and re-masks its cells: the pitch and duration rows from its onset up to the next onset of
    that voice (so the model may also re-divide the span, e.g. into two notes). Source tracks are never re-masked;
-3. refills the re-masked cells with :func:`morphogen.music.models.unmask.ordered_unmask` in ``steps`` network
-   evaluations, conditioned on everything else; each piece starts at the time whose keep probability is its share
-   of cells still shown.
+3. refills the re-masked cells with the core's ordered unmasking
+   (:class:`morphogen.samplers.unmask.OrderedUnmasking` with the :class:`~morphogen.music.models.unmask.GETScoreRule`)
+   in ``steps`` network evaluations, conditioned on everything else (the cells outside the targets are fixed with
+   ``Inpaint``, the target cells not re-masked are its ``start``); each piece starts at the time whose keep
+   probability is its share of target cells still shown.
 
 A round runs only while some piece of the batch has a parallel; every round costs ``steps`` network evaluations
-for the whole batch (counted in :class:`RepairReport`).
+for the whole batch (counted by the sampler, summed in :class:`RepairReport`).
 
 ``constrain=True`` (off by default) turns the *last* round into a hard constraint instead: the pitch cell at the
 onset of each offending target note (durations kept) is redrawn one note at a time (one network evaluation per note,
-the pieces of a batch in parallel) from the model's logits restricted to the pitch tokens that do not make a
-parallel involving that voice at the note's start or end, given all other notes as they are then. ``<empty>`` is not
-allowed there (the duration stays). When no token is allowed the note is left as it was (``unresolved``). This is a
-rule-based filter on top of the model: results that use it must say so.
+the pieces of a batch in parallel: the same sampler with one step, from the state with that one cell masked) from
+the model's logits restricted to the pitch tokens that do not make a parallel involving that voice at the note's
+start or end, given all other notes as they are then. ``<empty>`` is not allowed there (the duration stays). When no
+token is allowed the note is left as it was (``unresolved``; an evaluation in which no piece has a note to redraw is
+skipped). This is a rule-based filter on top of the model: results that use it must say so.
+
+The settings of the stage are a :class:`RepairConfig`; the refills sample with the generation's order, temperature
+and choice noise.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from morphogen.guidance.inpaint import Inpaint
 from morphogen.music.data.vocabulary import EMPTY, Vocabulary
 from morphogen.music.metrics.voice_leading import find_parallels
-from morphogen.music.models.unmask import NEG, _draw, ordered_unmask, time_of_alpha
-from morphogen.processes.base import FieldState
+from morphogen.music.models.unmask import NEG, GETScoreRule
+from morphogen.processes.joint import JointProcess
+from morphogen.samplers.unmask import OrderedUnmasking
 
 
 @dataclass
@@ -176,52 +184,98 @@ def allowed_pitches(tokens: np.ndarray, tables: TokenTables, tracks: list[int], 
     return ok[:-1]  # drop the mask id
 
 
-def check_repair_args(rounds: int, steps: int, context: int, growth: int = 0, accept: str = "all") -> None:
-    """ValueError naming the argument when a repair setting is out of range (checked before any sampling)."""
-    if accept not in ACCEPT:
-        raise ValueError(f"repair accept must be one of {ACCEPT}, got {accept!r}")
-    if rounds < 0 or steps < 1 or context < 0 or growth < 0:
-        raise ValueError(f"need repair_rounds >= 0, repair_steps >= 1, repair_context >= 0, repair_growth >= 0; "
-                         f"got {rounds}, {steps}, {context}, {growth}")
+class RepairConfigError(ValueError):
+    """A repair setting out of range; ``setting`` names the :class:`RepairConfig` field."""
+
+    def __init__(self, setting: str, message: str):
+        super().__init__(message)
+        self.setting = setting
+
+
+@dataclass(frozen=True)
+class RepairConfig:
+    """The settings of the repair stage (module documentation).
+
+    Attributes:
+        rounds: rounds at most (0 = no repair); a round runs only while some piece has a parallel.
+        steps: network evaluations per unconstrained round (>= 1).
+        context: notes either side of an offending note re-masked with it (>= 0).
+        constrain: make the last round the constrained one.
+        growth: extra notes either side per earlier round in a row in which the same spot (same track, onset within
+            a bar) held a parallel: a stubborn parallel gets a wider window each round (0 = fixed ``context``).
+        accept: ``"all"`` (every refill is kept: the model alone) or ``"no-worse"`` (a piece whose refill has more
+            parallels than before the round goes back to its previous grid: the model proposes, the parallel count
+            decides; results that use it must say so).
+    """
+
+    rounds: int = 0
+    steps: int = 4
+    context: int = 1
+    constrain: bool = False
+    growth: int = 0
+    accept: str = "all"
+
+    def __post_init__(self):
+        if self.accept not in ACCEPT:
+            raise RepairConfigError("accept", f"repair accept must be one of {ACCEPT}, got {self.accept!r}")
+        for name, least in (("rounds", 0), ("steps", 1), ("context", 0), ("growth", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise RepairConfigError(name, f"repair {name} must be an integer, got {value!r}")
+            if value < least:
+                raise RepairConfigError(name, f"repair {name} must be >= {least}, got {value}")
+
+    def as_options(self) -> dict:
+        """The settings under the names of the command-line options (``repair_rounds``, ...), as reports list them."""
+        return {f"repair_{k}": v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_options(cls, options: Mapping) -> "RepairConfig":
+        """From ``repair_*`` keys (those of :meth:`as_options`; missing ones take their defaults)."""
+        names = {f"repair_{k}" for k in cls.__dataclass_fields__}
+        unknown = [k for k in options if k not in names]
+        if unknown:
+            raise TypeError(f"unknown repair options {unknown}; known: {sorted(cls().as_options())}")
+        return cls(**{k[len("repair_"):]: v for k, v in options.items()})
 
 
 @torch.no_grad()
-def repair_parallels(denoiser, process, vocab: Vocabulary, voice_tracks: list[int], x: Tensor, target: Tensor,
-                     rounds: int, steps: int = 4, order: str = "confidence", temperature: float = 1.0,
-                     generator: torch.Generator | None = None, field_name: str = "score", noise: float = 0.0,
-                     context: int = 1, constrain: bool = False, growth: int = 0, accept: str = "all"
+def repair_parallels(denoiser, joint: JointProcess, vocab: Vocabulary, voice_tracks: list[int], x: Tensor,
+                     target: Tensor, config: RepairConfig, *, order: str = "confidence", temperature: float = 1.0,
+                     choice_noise: float = 0.0, generator: torch.Generator | None = None, field: str = "score"
                      ) -> tuple[Tensor, RepairReport]:
-    """Run up to ``rounds`` repair rounds (module documentation) on complete grids.
+    """Run up to ``config.rounds`` repair rounds (module documentation) on complete grids.
 
     Args:
+        denoiser: the GETScore denoiser of ``joint``.
+        joint: the joint process ({field: MaskedDiffusion}).
+        vocab: the vocabulary of the grids.
+        voice_tracks: the track indices taking part in voice leading, top first (non-drum tracks).
         x: (B, R, L) long, generated grids (no mask tokens in ``target``).
         target: (B, R, L) bool, the generated cells (only these are ever re-masked).
-        voice_tracks: the track indices taking part in voice leading, top first (non-drum tracks).
-        steps: network evaluations per unconstrained round; order ("confidence" | "random"), temperature, noise:
-            as in :func:`ordered_unmask`.
-        context: notes either side of an offending note re-masked with it.
-        growth: extra notes either side per earlier round in a row in which the same spot (same track, onset within
-            a bar) held a parallel: a stubborn parallel gets a wider window each round (0 = fixed ``context``).
-        constrain: make the last round the constrained one.
-        accept: ``"all"`` (every refill is kept: the model alone) or ``"no-worse"`` (a piece whose refill has more
-            parallels than before the round goes back to its previous grid: the model proposes, the parallel
-            count decides; results that use it must say so).
+        config: the repair settings.
+        order, temperature, choice_noise: the refills' :class:`OrderedUnmasking` settings (``choice_noise`` for
+            order "confidence" only); the constrained round draws with ``temperature``.
+        generator: random source (on the device of ``x``).
+        field: the name of the GETScore field.
     Returns:
         the repaired grids (B, R, L) and a :class:`RepairReport`.
     """
-    check_repair_args(rounds, steps, context, growth, accept)
+    if not isinstance(config, RepairConfig):
+        raise TypeError(f"config must be a RepairConfig, got {type(config).__name__}")
+    refill = OrderedUnmasking(config.steps, order, choice_noise, temperature, rule=GETScoreRule(field))
     tables = TokenTables(vocab)
-    k = process.mask_id
+    k = joint[field].mask_id
     rep = RepairReport()
     x = x.clone()
     tgt_np = target.cpu().numpy()
     target_tracks = [set(np.flatnonzero(tgt_np[b, 0::2].any(axis=1)).tolist()) for b in range(x.shape[0])]
     strikes: list[dict] = [{} for _ in range(x.shape[0])]
     before = None
-    for r in range(rounds + 1):
+    for r in range(config.rounds + 1):
         xs = x.cpu().numpy()
         found = [offending_notes(xs[b], tables, voice_tracks, target_tracks[b]) for b in range(x.shape[0])]
-        if accept == "no-worse" and before is not None:
+        if config.accept == "no-worse" and before is not None:
             prev_x, prev_found = before
             for b in range(x.shape[0]):
                 if found[b][0] > prev_found[b][0]:
@@ -229,58 +283,87 @@ def repair_parallels(denoiser, process, vocab: Vocabulary, voice_tracks: list[in
                     rep.reverted += 1
             xs = x.cpu().numpy()
         rep.parallels.append(sum(n for n, _ in found))
-        if r == rounds or not any(notes for _, notes in found):
+        if r == config.rounds or not any(notes for _, notes in found):
             break
         rep.rounds += 1
-        if constrain and r == rounds - 1:
+        if config.constrain and r == config.rounds - 1:
             before = None
             rep.constrained = True
-            done = _constrained_round(denoiser, process, tables, voice_tracks, x, target,
-                                      [notes for _, notes in found], temperature, generator, field_name)
-            x, nfe, unresolved, cells = done
+            x, nfe, unresolved, cells = _constrained_round(denoiser, joint, field, tables, voice_tracks, x, target,
+                                                           [notes for _, notes in found], temperature, generator)
             rep.nfe, rep.unresolved = rep.nfe + nfe, unresolved
             rep.cells.append(cells)
             continue
         strikes = [escalate(found[b][1], strikes[b], BAR) for b in range(x.shape[0])]
-        remask = np.stack([note_cells(xs[b], tgt_np[b], found[b][1], tables,
-                                      [context + growth * (strikes[b][n] - 1) for n in found[b][1]])
-                           for b in range(x.shape[0])])
+        widths = [[config.context + config.growth * (strikes[b][n] - 1) for n in found[b][1]]
+                  for b in range(x.shape[0])]
+        remask = np.stack([note_cells(xs[b], tgt_np[b], found[b][1], tables, widths[b]) for b in range(x.shape[0])])
         rep.cells.append(int(remask.sum()))
-        remask_t = torch.from_numpy(remask).to(x.device)
-        start = torch.where(remask_t, torch.full_like(x, k), x)
+        start = torch.where(torch.from_numpy(remask).to(x.device), torch.full_like(x, k), x)
         before = (x.clone(), found)
-        x = ordered_unmask(denoiser, process, x, target, steps, order, temperature, generator, field_name, noise,
-                           start=start)
-        rep.nfe += steps
+        x, nfe = _refill(refill, denoiser, joint, field, x, target, start, generator)
+        rep.nfe += nfe
     return x, rep
 
 
-def _constrained_round(denoiser, process, tables, voice_tracks, x, target, notes, temperature, generator, field_name):
+def _refill(sampler: OrderedUnmasking, denoiser, joint: JointProcess, field: str, x: Tensor, target: Tensor,
+            start: Tensor, generator) -> tuple[Tensor, int]:
+    """Fill the masked target cells of ``start`` (B, R, L) with ``sampler``, every cell outside ``target`` fixed to
+    ``x``: (grids (B, R, L), network evaluations)."""
+    fixed = Inpaint({field: x}, {field: ~target}, mode="clean")
+    res = sampler.sample(joint, denoiser, {field: tuple(x.shape)}, masks={field: target}, fixed=fixed,
+                         generator=generator, device=x.device, start={field: start})
+    return res.fields[field], res.nfe
+
+
+class PitchChoices(GETScoreRule):
+    """The GETScore rule, and at some cells only some tokens (the constrained round's allowed pitches).
+
+    Args:
+        cells: (M, 3) long, (piece, row, column) of each restricted cell.
+        allowed: (M, V) bool, the tokens each may take.
+        field: the GETScore field.
+    """
+
+    def __init__(self, cells: Tensor, allowed: Tensor, field: str = "score"):
+        super().__init__(field)
+        self.cells, self.allowed = cells.long(), allowed.bool()
+
+    def restrict(self, field, x, masked, logits):
+        out = super().restrict(field, x, masked, logits)
+        if field != self.field or not len(self.cells):
+            return out
+        b, r, c = self.cells.to(logits.device).T
+        out = out.clone() if out is logits else out
+        out[b, r, c] = torch.where(self.allowed.to(logits.device), out[b, r, c], torch.full_like(out[b, r, c], NEG))
+        return out
+
+
+def _constrained_round(denoiser, joint, field, tables, voice_tracks, x, target, notes, temperature, generator):
     """One note per piece per network evaluation: redraw its onset pitch among the allowed tokens."""
-    k = process.mask_id
-    b = x.shape[0]
-    total = target.flatten(1).sum(dim=1).float()
+    k = joint[field].mask_id
     nfe = unresolved = cells = 0
     for it in range(max(len(n) for n in notes)):
-        active = [i for i in range(b) if it < len(notes[i])]
-        xm = x.clone()
-        shown = total.clone()
-        for i in active:
-            kk, c = notes[i][it]
-            xm[i, 2 * kk, c] = k
-            shown[i] -= 1
-        t = time_of_alpha(process.schedule, torch.where(total > 0, shown / total.clamp_min(1), torch.ones_like(total)))
-        logits = denoiser({field_name: FieldState(xm, t.to(x.device), None)})[field_name].float() / temperature
-        nfe += 1
         xs = x.cpu().numpy()
-        for i in active:
+        where, allowed = [], []
+        for i in range(x.shape[0]):
+            if it >= len(notes[i]):
+                continue
             kk, c = notes[i][it]
             cells += 1
-            ok = torch.from_numpy(allowed_pitches(xs[i], tables, voice_tracks, kk, c)).to(logits.device)
+            ok = allowed_pitches(xs[i], tables, voice_tracks, kk, c)
             if not ok.any():
                 unresolved += 1
                 continue
-            lg = torch.where(ok, logits[i, 2 * kk, c], torch.full_like(logits[i, 2 * kk, c], NEG))
-            tok, _ = _draw(lg, generator)
-            x[i, 2 * kk, c] = tok
+            where.append((i, 2 * kk, c))
+            allowed.append(ok)
+        if not where:
+            continue
+        idx = torch.tensor(where, dtype=torch.long, device=x.device)
+        start = x.clone()
+        start[idx[:, 0], idx[:, 1], idx[:, 2]] = k
+        redraw = OrderedUnmasking(1, "random", 0.0, temperature,
+                                  rule=PitchChoices(idx, torch.from_numpy(np.stack(allowed)).to(x.device), field))
+        x, n = _refill(redraw, denoiser, joint, field, x, target, start, generator)
+        nfe += n
     return x, nfe, unresolved, cells

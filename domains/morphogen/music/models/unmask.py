@@ -1,28 +1,19 @@
-"""Ordered unmasking of GETScore grids (MaskGIT-style decoding of a masked-diffusion model), pitch before duration.
+"""The GETScore rule of ordered unmasking: pitch before duration, durations restricted by their pitch.
 
-The core's ancestral sampler reveals every masked cell independently with the schedule's probability and draws its
-token independently of the other cells revealed at the same step. Here the *number* of cells revealed after each step
-follows the same schedule (after step i, round(n * alpha(t_{i+1})) of a piece's n target cells are shown), but
-*which* cells are revealed is chosen:
-
-    order="confidence"   the cells whose drawn token has the highest model probability (MaskGIT, Chang et al. 2022);
-    order="random"       uniformly at random (an ancestral sampler with exact counts).
+Music samples its confidence- and random-ordered decoding with the core's
+:class:`morphogen.samplers.unmask.OrderedUnmasking` (exact counts per step from the keep schedule, cells chosen by
+model confidence, MaskGIT, or at random; ``choice_noise`` and ``temperature`` there). This module adds only what is
+GETScore's own, as an :class:`~morphogen.samplers.unmask.UnmaskRule`.
 
 Pitch and duration rows of a track are kept consistent (the rule of a GETScore: both ``<empty>``, or a pitch token
 over a duration token). A duration cell is revealed only after its pitch cell, and then from logits restricted by it:
-under ``<empty>`` the duration is ``<empty>`` (set at once, counted as revealed), under a pitch token it is a
-duration token. At the last step the remaining pitch cells are drawn first and the remaining duration cells from the
-same evaluation, restricted by those pitches. So decoding never finds a pitch without duration or the reverse.
+under ``<empty>`` the duration is ``<empty>`` (forced: set at once, counted as revealed), under a pitch token it is a
+duration token (``<empty>`` blocked). At the last step the sampler fills the remaining cells in passes over the same
+evaluation: the remaining pitch cells first, then the duration cells restricted by those pitches. So decoding never
+finds a pitch without duration or the reverse.
 
-``temperature`` divides the logits before drawing (1 = the model's distribution; < 1 sharper). ``noise`` (order
-"confidence" only) adds MaskGIT's annealed randomness to the choice: the score of a cell is its log-probability plus
-``noise * (1 - (i + 1) / steps)`` times a Gumbel draw at step i (MaskGIT's "choice temperature", 4.5 there), so early
-steps are less greedy.
-
-``start`` continues a partly revealed grid (the repair rounds of :mod:`morphogen.music.models.repair`): the target
-cells of ``start`` that hold the mask token are filled, the others are kept as already revealed. Each piece then
-starts at the time t0 whose keep probability alpha(t0) is its share of revealed target cells (so the network sees the
-noise level it was trained for at that share) and runs ``steps`` evaluations from t0 to 1 on the same schedule.
+Grids are (B, R, L) with rows 2k (pitch) and 2k + 1 (duration) of track k; the mask token is the masked diffusion's
+``mask_id``.
 """
 from __future__ import annotations
 
@@ -30,115 +21,53 @@ import torch
 from torch import Tensor
 
 from morphogen.music.data.vocabulary import EMPTY
-from morphogen.processes.base import FieldState
+from morphogen.samplers.unmask import ForcedCells, UnmaskRule
 
-ORDERS = ("confidence", "random")
+#: the logit of a forbidden token (finite, so a row that forbids everything still gives a distribution)
 NEG = -1.0e9
 
 
-def _draw(logits: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-    """(token, log-probability of the token) drawn from logits (..., V), one draw per cell (Gumbel-max)."""
-    logp = torch.log_softmax(logits.float(), dim=-1)
-    u = torch.rand(logp.shape, device=logp.device, generator=generator).clamp_(1e-20, 1.0 - 1e-7)
-    tok = (logp - torch.log(-torch.log(u))).argmax(dim=-1)
-    return tok, logp.gather(-1, tok[..., None]).squeeze(-1)
-
-
-def _restrict_durations(logits: Tensor, pitch: Tensor, mask_id: int) -> Tensor:
-    """Duration-row logits (B, T, L, V) given the pitch cells above (B, T, L): ``<empty>`` is blocked under a known
-    pitch token (anything but ``<empty>`` and the mask); under ``<empty>`` only ``<empty>`` is allowed."""
-    out = logits.clone()
-    is_note = (pitch != EMPTY) & (pitch != mask_id)
-    out[..., EMPTY] = torch.where(is_note, torch.full_like(out[..., EMPTY], NEG), out[..., EMPTY])
-    rest = pitch == EMPTY
-    only_empty = torch.full_like(out, NEG)
-    only_empty[..., EMPTY] = 0.0
-    return torch.where(rest[..., None], only_empty, out)
-
-
-@torch.no_grad()
-def time_of_alpha(schedule, alpha: Tensor, iters: int = 60) -> Tensor:
-    """The time t in [0, 1] with schedule.alpha(t) = ``alpha`` (any shape; bisection, alpha is non-decreasing)."""
-    lo, hi = torch.zeros_like(alpha), torch.ones_like(alpha)
-    for _ in range(iters):
-        mid = 0.5 * (lo + hi)
-        below = schedule.alpha(mid) < alpha
-        lo, hi = torch.where(below, mid, lo), torch.where(below, hi, mid)
-    return torch.where(alpha <= 0, torch.zeros_like(alpha), torch.where(alpha >= 1, torch.ones_like(alpha), hi))
-
-
-def ordered_unmask(denoiser, process, grids: Tensor, target: Tensor, steps: int, order: str = "confidence",
-                   temperature: float = 1.0, generator: torch.Generator | None = None, field: str = "score",
-                   noise: float = 0.0, start: Tensor | None = None) -> Tensor:
-    """Fill the ``target`` cells of ``grids``.
+class GETScoreRule(UnmaskRule):
+    """Pitch before duration on the GETScore field (module documentation); other fields are left alone.
 
     Args:
-        denoiser: the GETScore denoiser ({field: FieldState} -> {field: logits (B, R, L, V)}).
-        process: the field's :class:`MaskedDiffusion` (mask id and keep schedule alpha(t)).
-        grids: (B, R, L) long; entries outside ``target`` are kept exactly.
-        target: (B, R, L) bool, the cells to generate (pitch and duration rows of the target tracks).
-        steps: network evaluations.
-        order, temperature, noise: see the module's documentation.
-        start: optional (B, R, L) long, a partly revealed grid to continue (module documentation); its target cells
-            equal to the mask id are the ones filled.
-    Returns:
-        (B, R, L) long tokens.
+        field: the name of the GETScore field.
     """
-    if order not in ORDERS:
-        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
-    if not temperature > 0:
-        raise ValueError(f"temperature must be positive, got {temperature}")
-    k = process.mask_id
-    x = torch.where(target, torch.full_like(grids, k) if start is None else start, grids)
-    total = target.flatten(1).sum(dim=1)  # (B,)
-    if start is None:
-        t0 = torch.zeros(x.shape[0], device=x.device)
-    else:
-        shown = (target & (x != k)).flatten(1).sum(dim=1).float()
-        share = torch.where(total > 0, shown / total.clamp_min(1).float(), torch.ones_like(shown))
-        t0 = time_of_alpha(process.schedule, share)
-    times = t0[:, None] + (1.0 - t0[:, None]) * torch.linspace(0.0, 1.0, steps + 1, device=x.device)[None]  # (B, S+1)
-    for i in range(steps):
-        t = times[:, i]
-        logits = denoiser({field: FieldState(x, t, None)})[field].float() / temperature  # (B, R, L, V)
-        masked = x == k
-        last = i == steps - 1
-        # pitch rows
-        p_tok, p_conf = _draw(logits[:, 0::2], generator)
-        pitch_known = x[:, 0::2]
-        if last:
-            pitch_now = torch.where(masked[:, 0::2], p_tok, pitch_known)
-        else:
-            pitch_now = pitch_known
-        d_logits = _restrict_durations(logits[:, 1::2], pitch_now, k)
-        d_tok, d_conf = _draw(d_logits, generator)
-        tok = torch.empty_like(x)
-        conf = torch.empty(x.shape, device=x.device)
-        tok[:, 0::2], tok[:, 1::2] = p_tok, d_tok
-        conf[:, 0::2], conf[:, 1::2] = p_conf, d_conf
-        if last:
-            x = torch.where(masked, tok, x)
-            break
-        # durations under a known <empty> are determined: reveal them now, they count against the schedule
-        forced = torch.zeros_like(masked)
-        forced[:, 1::2] = masked[:, 1::2] & (pitch_known == EMPTY)
-        x = torch.where(forced, torch.full_like(x, EMPTY), x)
-        masked = masked & ~forced
-        eligible = masked.clone()
-        eligible[:, 1::2] &= pitch_known != k  # a duration only after its pitch
-        if order == "confidence":
-            score = conf
-            if noise > 0:
-                u = torch.rand(x.shape, device=x.device, generator=generator).clamp_(1e-20, 1.0 - 1e-7)
-                score = conf - noise * (1.0 - (i + 1) / steps) * torch.log(-torch.log(u))
-        else:
-            score = torch.rand(x.shape, device=x.device, generator=generator)
-        score = torch.where(eligible, score, torch.full_like(score, float("-inf"))).flatten(1)
-        alpha = process.schedule.alpha(times[:, i + 1]).to(x.device)
-        want = torch.round(total.float() * alpha).long()  # revealed after this step
-        n_new = (want - (total - masked.flatten(1).sum(dim=1))).clamp_min(0)  # (B,)
-        n_new = torch.minimum(n_new, eligible.flatten(1).sum(dim=1))
-        rank = score.argsort(dim=1, descending=True).argsort(dim=1)
-        reveal = (rank < n_new[:, None]).view_as(x) & eligible
-        x = torch.where(reveal, tok, x)
-    return x
+
+    def __init__(self, field: str = "score"):
+        self.field = field
+
+    @staticmethod
+    def _pitch_shown(x: Tensor, masked: Tensor) -> tuple[Tensor, Tensor]:
+        """(B, T, L) bool each: pitch cells that show a pitch token, pitch cells that show ``<empty>``."""
+        shown = ~masked[:, 0::2]
+        pitch = x[:, 0::2]
+        return shown & (pitch != EMPTY), shown & (pitch == EMPTY)
+
+    def forced(self, field, x, masked):
+        if field != self.field:
+            return None
+        _, rest = self._pitch_shown(x, masked)
+        cells = torch.zeros_like(masked)
+        cells[:, 1::2] = masked[:, 1::2] & rest
+        return ForcedCells(cells, torch.full_like(x, EMPTY))
+
+    def eligible(self, field, x, masked):
+        if field != self.field:
+            return masked
+        out = masked.clone()
+        out[:, 1::2] &= ~masked[:, 0::2]  # a duration only after its pitch
+        return out
+
+    def restrict(self, field, x, masked, logits):
+        if field != self.field:
+            return logits
+        note, rest = self._pitch_shown(x, masked)
+        is_empty = torch.arange(logits.shape[-1], device=logits.device) == EMPTY  # (V,)
+        dur = logits[:, 1::2]
+        dur = dur.masked_fill(note[..., None] & is_empty, NEG)
+        only_empty = torch.where(is_empty, 0.0, NEG).to(dur.dtype)
+        dur = torch.where(rest[..., None], only_empty, dur)
+        out = logits.clone()
+        out[:, 1::2] = dur
+        return out
