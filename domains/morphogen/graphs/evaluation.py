@@ -32,14 +32,14 @@ def evaluate_samples(samples: str | Path, reference: str, data: str | None = Non
                      with_nspdk: bool = True, max_reference: int | None = None) -> dict:
     """Metric table (dict) of the samples against ``reference`` (a preset name: qm9, zinc250k, moses,
     community_small, ego_small, grid, enzymes); written to ``samples/metrics.json``."""
-    from morphogen.graphs.pipeline import load_preset, prepare_data
+    from morphogen.graphs.data.sources import prepare_data
+    from morphogen.graphs.pipeline import load_preset
 
     samples = Path(samples)
-    preset = load_preset(reference)
-    prepared = prepare_data(preset, data)
+    prepared = prepare_data(load_preset(reference), data)
     ref = prepared.reference[:max_reference] if max_reference else prepared.reference
     if prepared.kind == "molecule":
-        from morphogen.graphs.io import read_smiles_lines
+        from morphogen.graphs.io.formats import read_smiles_lines
         from morphogen.graphs.metrics.molecules import MoleculeMetrics, canonical
         from morphogen.graphs.metrics.valency import decode_molecule_from_smiles
 
