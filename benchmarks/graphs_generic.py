@@ -29,7 +29,9 @@ def main() -> None:
 
     from morphogen.graphs.data.generic import dense_to_graphs
     from morphogen.graphs.metrics.graph_mmd import GraphMMD
-    from morphogen.graphs.pipeline import TrainerOptions, generate, load_preset, prepare_data, train
+    from morphogen.graphs.data.sources import prepare_data
+    from morphogen.graphs.pipeline import load_preset, train
+    from morphogen.train.options import TrainOptions
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--datasets", default="community_small,ego_small")
@@ -48,9 +50,9 @@ def main() -> None:
         run_dir = Path(a.out) / name
         if run_dir.exists():  # a fresh model each time: the row states how long it trained
             shutil.rmtree(run_dir)
-        path = train(name, run_dir, progress=False, trainer=TrainerOptions(max_minutes=a.minutes))
+        res = train(name, run_dir, options=TrainOptions(accelerator="cpu", max_minutes=a.minutes, progress=False))
         train_s = time.time() - t0
-        s, _ = generate(str(path), max(len(test), 64), a.steps, "s4", seed=0)
+        s = res.bundle.generate(max(len(test), 64), sampler="s4", steps=a.steps, seed=0)  # the preset's S4 settings
         m = GraphMMD(test)
         m.update(dense_to_graphs(s.adj, s.mask))
         row = {"dataset": name, "train_seconds": train_s, "n_test": len(test), "n_samples": s.x.shape[0],

@@ -31,16 +31,16 @@ def speed(checkpoint: str) -> dict:
     """Samples/s (S4, 20 steps, batch 1,000) and training graphs/s (batch 1,024, 5 steps) on one thread."""
     import torch
 
-    from morphogen.graphs.pipeline import generate, load_model
+    from morphogen.bundle import load
     from morphogen.train.module import GenerativeModule
 
-    s, _ = generate(checkpoint, 1000, 20, "s4", seed=0, batch_size=1000)
+    s = load(checkpoint, domain="graphs").generate(1000, sampler="s4", steps=20, seed=0, batch_size=1000)
     per_step = s.seconds / s.nfe
-    joint, den, config = load_model(checkpoint)
-    den.train()
-    module = GenerativeModule(joint, den, lr=1e-4)
+    model = load(checkpoint, domain="graphs")
+    den = model.denoiser.train()
+    module = GenerativeModule(model.process, den, lr=1e-4)
     opt = torch.optim.AdamW(den.parameters(), lr=1e-4)
-    n, f = int(config["max_nodes"]), len(config["feature_names"])
+    n, f = model.max_nodes, model.num_features
     from morphogen.graphs.data.dense import graph_masks
     from morphogen.utils.padding import mask_from_counts
 
@@ -70,10 +70,13 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     from _machine import machine_info
 
-    from morphogen.graphs.pipeline import load_preset, prepare_data
+    from morphogen.bundle import load
+    from morphogen.graphs.data.sources import prepare_data
+    from morphogen.graphs.pipeline import load_preset
     from morphogen.molecules.convert import canonical_smiles as canonical
     from morphogen.molecules.metrics import MoleculeMetrics
     from morphogen.molecules.valency import decode_molecules
+    from morphogen.samplers.spec import SamplerSpec
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--checkpoint", default="qm9")
@@ -93,6 +96,7 @@ def main() -> None:
     train = {c for c in (canonical(s) for s in prepared.train_smiles) if c}
     test = [c for c in (canonical(s) for s in prepared.reference) if c]
     samples, source = {}, "sampled here"
+    model = load(a.checkpoint, domain="graphs")
     if a.tensors:
         from safetensors import safe_open
 
@@ -106,17 +110,13 @@ def main() -> None:
     else:
         from sample_graphs import SAMPLERS
 
-        from morphogen.graphs.pipeline import generate
-
         for key in a.samplers.split(","):
             name, args = SAMPLERS[key]
             num = a.num_paper if (a.num_paper and args["steps"] >= 1000) else a.num
-            s, _ = generate(a.checkpoint, num, args["steps"], name, seed=0)
+            s = model.generate(num, sampler=SamplerSpec(name, args), seed=0)
             samples[key] = (s.x, s.adj, s.mask, {"sampler": name, "args": args, "nfe": s.nfe, "seconds": s.seconds,
                                                  "samples_per_second": num / s.seconds})
-    from morphogen.graphs.pipeline import load_model
-
-    names = load_model(a.checkpoint)[2]["feature_names"]
+    names = model.feature_names
     rows = []
     for key, (x, adj, mask, info) in samples.items():
         t0 = time.time()

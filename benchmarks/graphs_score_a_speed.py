@@ -51,8 +51,8 @@ def main() -> None:
 
     dev = torch.device(args.device)
     sync = (lambda: torch.cuda.synchronize()) if dev.type == "cuda" else (lambda: None)
-    a_args = load_preset("qm9")["denoiser"]["args"]["a_net"]["args"]
-    x_args = load_preset("qm9")["denoiser"]["args"]["x_net"]["args"]
+    a_args = load_preset("qm9").denoiser["args"]["a_net"]["args"]
+    x_args = load_preset("qm9").denoiser["args"]["x_net"]["args"]
     torch.manual_seed(0)
     a_net = ScoreNetworkA(**a_args).to(dev)
     den = GDSSDenoiser(ScoreNetworkX(**x_args), ScoreNetworkA(**a_args)).to(dev)

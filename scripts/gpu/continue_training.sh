@@ -15,7 +15,7 @@ set -u
 MINUTES=${MINUTES:-9}
 ACCEL=${ACCEL:-gpu}
 OUT=${OUT:-runs/gpu_out}
-QM9_FROM=${QM9_FROM:-qm9}
+QM9_FROM=${QM9_FROM:-domains/morphogen/graphs/checkpoints/qm9.safetensors}  # a path: names need the installed entry points
 PEROV_FROM=${PEROV_FROM:-perov_5}
 QM9_LR=${QM9_LR:-0.003}
 PEROV_LR=${PEROV_LR:-0.0005}

@@ -37,11 +37,11 @@ def _prepare(args):
 
 
 def test_prepare_then_train_without_rdkit_networkx_qm9pack(env, qm9_csv, tmp_path):
-    from morphogen.graphs.data.prepared import is_prepared_file, read_prepared, read_prepared_info
+    from morphogen.graphs.data.prepared import is_prepared, read_prepared, read_prepared_info
 
     out = tmp_path / "qm9_small.safetensors"
     _prepare(["--preset", "qm9", "--data", str(qm9_csv), "--limit", "16", "--out", str(out)])
-    assert is_prepared_file(out) and not is_prepared_file(qm9_csv)
+    assert is_prepared(out) and not is_prepared(qm9_csv)
     info = read_prepared_info(out)
     assert info["dataset"] == "qm9" and info["kind"] == "molecule" and info["max_nodes"] == 9
     assert info["feature_names"] and len(info["feature_names"]) == 4
@@ -70,18 +70,20 @@ def test_prepare_then_train_without_rdkit_networkx_qm9pack(env, qm9_csv, tmp_pat
         import torch
         torch.set_num_threads(1)
         from morphogen.graphs.pipeline import train
-        path = train("qm9", RUN, data=DATA, max_steps=2, batch_size=8, progress=False)
-        print("WROTE", path)
+        from morphogen.train.options import TrainOptions
+        res = train("qm9", RUN, DATA, TrainOptions(accelerator="cpu", max_steps=2, batch_size=8, progress=False))
+        print("WROTE", res.model_path, res.steps)
         print("LOADED", sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED))
     """).replace("RUN", repr(str(tmp_path / "run"))).replace("DATA", repr(str(out)))
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "LOADED []" in r.stdout, r.stdout
-    assert (tmp_path / "run" / "model.safetensors").is_file()
+    assert (tmp_path / "run" / "model.safetensors").is_file() and " 2\n" in r.stdout
 
 
 def test_qm9_featurisation_is_cached(env, qm9_csv, capsys):
-    from morphogen.graphs.pipeline import load_preset, prepare_data
+    from morphogen.graphs.data.sources import prepare_data
+    from morphogen.graphs.pipeline import load_preset
 
     preset = load_preset("qm9")
     first = prepare_data(preset, str(qm9_csv))
@@ -95,7 +97,8 @@ def test_qm9_featurisation_is_cached(env, qm9_csv, capsys):
 
 
 def test_cache_off(env, qm9_csv, monkeypatch, capsys, tmp_path):
-    from morphogen.graphs.pipeline import load_preset, prepare_data
+    from morphogen.graphs.data.sources import prepare_data
+    from morphogen.graphs.pipeline import load_preset
 
     monkeypatch.setenv("MORPHOGEN_CACHE", "off")
     prepare_data(load_preset("qm9"), str(qm9_csv))
@@ -103,9 +106,11 @@ def test_cache_off(env, qm9_csv, monkeypatch, capsys, tmp_path):
 
 
 def test_generic_graphs_round_trip_and_preset_check(env, tmp_path, qm9_csv):
+    from morphogen.errors import PreparedDataError
     from morphogen.graphs.data.kind import GraphKind
-    from morphogen.graphs.data.prepared import PreparedDataError, read_prepared
-    from morphogen.graphs.pipeline import load_preset, prepare_data
+    from morphogen.graphs.data.prepared import read_prepared
+    from morphogen.graphs.data.sources import prepare_data
+    from morphogen.graphs.pipeline import load_preset
 
     out = tmp_path / "cs.safetensors"
     _prepare(["--preset", "community_small", "--out", str(out)])
@@ -122,7 +127,8 @@ def test_generic_graphs_round_trip_and_preset_check(env, tmp_path, qm9_csv):
 
 
 def test_not_a_prepared_file(tmp_path):
-    from morphogen.graphs.data.prepared import PreparedDataError, read_prepared
+    from morphogen.errors import PreparedDataError
+    from morphogen.graphs.data.prepared import read_prepared
 
     bad = tmp_path / "x.safetensors"
     bad.write_bytes(b"\x00" * 16)
@@ -133,9 +139,11 @@ def test_not_a_prepared_file(tmp_path):
 def test_max_minutes_stops_and_exports_ema(env, tmp_path):
     import time
 
-    from morphogen.graphs.pipeline import TrainerOptions, train
+    from morphogen.graphs.pipeline import train
+    from morphogen.train.options import TrainOptions
 
     t0 = time.time()
-    path = train("community_small", tmp_path / "run", epochs=10_000, batch_size=16, progress=False,
-                 trainer=TrainerOptions(max_minutes=0.03))
-    assert path.is_file() and time.time() - t0 < 60
+    res = train("community_small", tmp_path / "run", options=TrainOptions(accelerator="cpu", batch_size=16,
+                                                                           max_minutes=0.03, progress=False),
+                epochs=10_000)
+    assert res.model_path.is_file() and time.time() - t0 < 60

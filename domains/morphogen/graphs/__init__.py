@@ -1,9 +1,11 @@
 """Graph and molecule generation with a system of SDEs over node features X and adjacency A (GDSS, Jo et al. 2022).
 
 Rooms: :mod:`.data` (generic graph JSON and TU format, generators, GDSS's molecule split, dense padded tensors of
-graphs and molecules, :class:`~.data.kind.GraphKind`), :mod:`.models` (ScoreNetworkX, ScoreNetworkA and the joint
-``GDSSDenoiser``), :mod:`.metrics` (degree / clustering / orbit MMD), :mod:`.samplers` (the S4 solver of GDSS),
-:mod:`.io`, ``presets/`` and :mod:`.cli`. Everything molecular (SMILES, QM9 / ZINC250k / MOSES, GDSS's decoding
-and valency correction, validity, uniqueness, novelty, FCD, NSPDK) is in :mod:`morphogen.molecules`, shared with
-the other molecule domains. Importing this package imports nothing heavy.
+graphs and molecules, :class:`~.data.kind.GraphKind`, a preset's dataset in :mod:`.data.sources`), :mod:`.models`
+(ScoreNetworkX, ScoreNetworkA and the joint ``GDSSDenoiser``), :mod:`.model` (``GraphModel``, the trained model as
+a core bundle, with ``generate``), :mod:`.metrics` (degree / clustering / orbit MMD), :mod:`.evaluation`,
+:mod:`.samplers` (the S4 solver of GDSS), :mod:`.io` (sample files, pictures, ``write_samples``), ``presets/``,
+:mod:`.pipeline` (preset -> trained model) and :mod:`.cli`. Everything molecular (SMILES, QM9 / ZINC250k / MOSES,
+GDSS's decoding and valency correction, validity, uniqueness, novelty, FCD, NSPDK) is in :mod:`morphogen.molecules`,
+shared with the other molecule domains. Importing this package imports nothing heavy.
 """

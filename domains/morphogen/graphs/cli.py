@@ -1,4 +1,5 @@
-"""``morphogen graphs prepare | train | sample | evaluate``. Imports only typer and the core's plugin types at module level."""
+"""``morphogen graphs prepare | train | sample | evaluate``: parse, call the library, print. Imports only typer and
+the core's option and plugin types at module level."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +7,11 @@ from typing import Optional
 
 import typer
 
+from morphogen.cli.options import SamplingOptions, TrainRequest, sampling_command, train_command
 from morphogen.cli.plugins import DomainPlugin
+
+PRESETS = "qm9 | zinc250k | moses | community_small | ego_small | grid | enzymes, or a YAML path"
+CHECKPOINT_DIR = Path(__file__).parent / "checkpoints"
 
 app = typer.Typer(help="GDSS: score-based generation of graphs and molecules with a system of SDEs.",
                   no_args_is_help=True)
@@ -14,7 +19,7 @@ app = typer.Typer(help="GDSS: score-based generation of graphs and molecules wit
 
 @app.command()
 def prepare(
-    preset: str = typer.Option(..., help="qm9 | zinc250k | moses | community_small | ego_small | grid | enzymes, or a YAML path"),
+    preset: str = typer.Option(..., help=PRESETS),
     out: Path = typer.Option(..., help="the prepared file to write (safetensors)"),
     data: Optional[str] = typer.Option(None, help="dataset file or folder (default: qm9pack for qm9, ../shared/data otherwise)"),
     limit: Optional[int] = typer.Option(None, help="keep only the first N training graphs"),
@@ -22,93 +27,71 @@ def prepare(
 ):
     """Featurise a preset's data once into a safetensors file; `train --data OUT` then needs no RDKit, networkx
     or qm9pack (for a GPU machine). The file also holds the train / test SMILES (or test graphs) for evaluate."""
-    from morphogen.graphs.pipeline import write_prepared_dataset
+    from morphogen.graphs.data.sources import write_prepared_dataset
+    from morphogen.graphs.pipeline import load_preset
+    from morphogen.utils.threads import configure_threads
 
-    path = write_prepared_dataset(preset, out, data, limit, skip_invalid)
+    configure_threads()
+    path = write_prepared_dataset(load_preset(preset), out, data, limit, skip_invalid)
     typer.echo(f"wrote {path}")
 
 
 @app.command()
+@train_command
 def train(
-    preset: str = typer.Option(..., help="qm9 | zinc250k | moses | community_small | ego_small | grid | enzymes, or a YAML path"),
-    data: Optional[str] = typer.Option(None, help="a prepared file (`morphogen graphs prepare`), or a dataset file or folder (default: qm9pack for qm9, ../shared/data otherwise)"),
-    out: Path = typer.Option(Path("runs/graphs"), help="output folder (model.safetensors, run/ logs, last.ckpt)"),
-    epochs: Optional[int] = typer.Option(None, help="override the preset's epochs"),
-    max_steps: int = typer.Option(-1, help="stop after this many optimiser steps (overrides epochs)"),
-    batch_size: Optional[int] = typer.Option(None),
-    limit: Optional[int] = typer.Option(None, help="use only the first N training graphs"),
-    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="skip unusable molecules (reported) instead of failing"),
-    seed: int = typer.Option(0),
-    accelerator: str = typer.Option("cpu", help="Lightning accelerator: cpu | gpu | cuda | auto | ..."),
-    devices: str = typer.Option("auto", help="Lightning devices: auto, a count (1) or ids (0,1)"),
-    precision: str = typer.Option("32", help="32 | bf16 (bf16-mixed) | 16 (16-mixed) | any Lightning precision"),
-    strategy: str = typer.Option("auto", help="Lightning strategy (auto, ddp, ...)"),
-    max_minutes: Optional[float] = typer.Option(None, help="stop after this many minutes of training (of this call; a resumed run gets the full budget again); the EMA model is still written"),
-    num_workers: int = typer.Option(0, help="DataLoader worker processes"),
-    init_from: Optional[str] = typer.Option(None, "--init-from", help="start from this model's weights (a model file or shipped name of the same preset; fresh optimiser)"),
-    lr: Optional[float] = typer.Option(None, help="override the preset's learning rate"),
+    request: TrainRequest,
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Override the preset's epochs (--max-steps wins)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N training graphs."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip unusable molecules (reported) instead of "
+                                      "failing."),
 ):
-    """Train a GDSS model from a preset (resumes from OUT/run/checkpoints/last.ckpt)."""
-    import torch
-
-    from morphogen.graphs.pipeline import TrainerOptions
+    """Train a GDSS model from a preset (--preset qm9 | zinc250k | moses | community_small | ego_small | grid |
+    enzymes, or a YAML path); a second call with the same --out resumes from OUT/run/checkpoints/last.ckpt."""
     from morphogen.graphs.pipeline import train as _train
+    from morphogen.utils.threads import configure_threads
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    opts = TrainerOptions(accelerator=accelerator, devices=devices, precision=precision, max_minutes=max_minutes,
-                          num_workers=num_workers, strategy=strategy)
-    path = _train(preset, out, data, epochs, max_steps, batch_size, limit, seed, skip_invalid, trainer=opts,
-                  init_from=init_from, lr=lr)
-    typer.echo(f"wrote {path}")
+    if epochs is not None and epochs < 1:
+        raise typer.BadParameter(f"must be >= 1, got {epochs}", param_hint="--epochs")
+    configure_threads()
+    res = _train(request.preset, request.out_dir("graphs"), request.data, request.options, epochs=epochs,
+                 limit=limit, skip_invalid=skip_invalid)
+    typer.echo(f"wrote {res.model_path} ({res.steps} optimiser steps)")
 
 
 @app.command()
+@sampling_command(out_default=Path("samples/graphs"))
 def sample(
-    checkpoint: str = typer.Option(..., help="a model.safetensors, its folder, or a shipped model name (qm9)"),
-    num_samples: int = typer.Option(1000),
-    steps: Optional[int] = typer.Option(None, help="sampler steps (default: the checkpoint's sampler setting)"),
-    sampler: Optional[str] = typer.Option(None, help="s4 (GDSS), pc, euler_maruyama, heun, dpm_solver, ..."),
-    out: Path = typer.Option(Path("samples/graphs")),
-    seed: int = typer.Option(0),
+    sampling: SamplingOptions,
+    num_samples: int = typer.Option(1000, "--num-samples", help="Graphs to draw."),
 ):
-    """Sample; writes OUT/samples.smi (molecules, one line per sample) or OUT/graphs.json, and OUT/grid.png."""
+    """Sample; writes OUT/samples.smi (molecules, one line per sample) or OUT/graphs.json, OUT/grid.png and
+    OUT/sampling.json. With no --sampler / --steps: the model's default (qm9: S4 with GDSS's settings, 200 steps)."""
     import json
 
-    info = write_samples(checkpoint, num_samples, steps, sampler, out, seed)
-    typer.echo(json.dumps(info, indent=2))
+    from morphogen.graphs.io.samples import write_samples
+    from morphogen.samplers.base import IncompatibleSamplerError
+    from morphogen.samplers.spec import SamplerSpecError
+    from morphogen.utils.threads import configure_threads
+
+    if num_samples < 1:
+        raise typer.BadParameter(f"must be >= 1, got {num_samples}", param_hint="--num-samples")
+    configure_threads()
+    model = _load(sampling.checkpoint)
+    try:
+        info = write_samples(model, sampling.out, num_samples, sampler=sampling.sampler, steps=sampling.steps,
+                             seed=sampling.seed, batch_size=sampling.batch_size, device=sampling.device)
+    except (SamplerSpecError, IncompatibleSamplerError) as err:
+        raise typer.BadParameter(str(err), param_hint="--sampler") from None
+    typer.echo(json.dumps(info.as_dict(), indent=2))
 
 
-def write_samples(checkpoint: str, num_samples: int, steps: Optional[int], sampler: Optional[str], out: Path,
-                  seed: int = 0) -> dict:
-    """What ``sample`` does, as a function: returns the sampling summary written to OUT/sampling.json."""
-    import json
+def _load(checkpoint: str):
+    from morphogen.bundle.store import load
 
-    from morphogen.graphs.data.kind import GraphKind
-    from morphogen.graphs.pipeline import generate
-
-    s, config = generate(checkpoint, num_samples, steps, sampler, seed)
-    out.mkdir(parents=True, exist_ok=True)
-    info = {"num_samples": num_samples, "nfe_per_sample": s.nfe, "seconds": s.seconds,
-            "samples_per_second": num_samples / max(s.seconds, 1e-9), "checkpoint": checkpoint,
-            "sampler": sampler or config.get("sampler", {}).get("name")}
-    if GraphKind.parse(config.get("kind", GraphKind.GRAPH), f"{checkpoint}: config") is GraphKind.MOLECULE:
-        from morphogen.molecules.draw import draw_molecules
-        from morphogen.molecules.io import write_smiles
-        from morphogen.molecules.valency import decode_molecules
-
-        dec = decode_molecules(s.x, s.adj, config["feature_names"], s.mask)
-        write_smiles([d.raw_smiles for d in dec], out / "samples.smi")
-        draw_molecules([d.smiles for d in dec[:32]], out / "grid.png")
-        info["validity_without_correction"] = sum(d.valid_without_correction for d in dec) / len(dec)
-    else:
-        from morphogen.graphs.data.generic import dense_to_graphs, write_graph_json
-        from morphogen.graphs.io import draw_graphs
-
-        graphs = dense_to_graphs(s.adj, s.mask)
-        write_graph_json(graphs, out / "graphs.json")
-        draw_graphs(graphs[:16], out / "grid.png")
-    (out / "sampling.json").write_text(json.dumps(info, indent=2))
-    return info
+    try:
+        return load(checkpoint, domain="graphs")
+    except FileNotFoundError as err:
+        raise typer.BadParameter(str(err), param_hint="--checkpoint") from None
 
 
 @app.command()
@@ -122,35 +105,42 @@ def evaluate(
     """Print the metric table and write it to SAMPLES/metrics.json."""
     import json
 
-    from morphogen.graphs.evaluate import evaluate_samples
+    from morphogen.graphs.evaluation import evaluate_samples
+    from morphogen.utils.threads import configure_threads
 
+    configure_threads()
     table = evaluate_samples(samples, reference, data, fcd, nspdk)
     typer.echo(json.dumps(table, indent=2))
 
 
 def demo(out_dir: Path):
-    """Sample 1,000 QM9 molecules from the shipped ``qm9`` model (S4, 200 network evaluations), evaluate them
-    against the first 2,000 molecules of the QM9 test split (FCD and NSPDK; the benchmark uses all of it), and draw
-    the first 32."""
+    """Sample 1,000 QM9 molecules from the shipped ``qm9`` model with its default sampler (S4, GDSS's settings, 200
+    network evaluations), evaluate them against the first 2,000 molecules of the QM9 test split (FCD and NSPDK; the
+    benchmark uses all of it), and draw the first 32."""
     import time
 
-    import torch
-
     from morphogen.cli.plugins import DemoResult
-    from morphogen.graphs.evaluate import evaluate_samples
+    from morphogen.graphs.evaluation import evaluate_samples
+    from morphogen.graphs.io.samples import write_samples
+    from morphogen.utils.threads import configure_threads
 
-    torch.set_num_threads(1)
+    configure_threads(1)
     t0 = time.time()
-    info = write_samples("qm9", 1000, 200, "s4", out_dir, seed=0)
+    info = write_samples("qm9", out_dir, 1000, seed=0)
     table = evaluate_samples(out_dir, "qm9", with_fcd=True, with_nspdk=True, max_reference=2000)
-    v = table.get("validity_without_correction", info["validity_without_correction"])
+    v = table.get("validity_without_correction", info.validity_without_correction)
     extra = ", ".join(f"{k} {table[k]:.3f}" for k in ("uniqueness", "novelty", "fcd", "nspdk_mmd") if k in table)
-    return DemoResult("graphs", f"1,000 QM9 molecules, shipped qm9 model, S4 at {info['nfe_per_sample']} NFE "
-                      f"({extra}; FCD/NSPDK against 2,000 test molecules)", "validity without correction", round(float(v), 4), time.time() - t0,
+    sampler = info.sampler.partition(":")[0].upper()
+    return DemoResult("graphs", f"1,000 QM9 molecules, shipped qm9 model, its default sampler ({sampler}, "
+                      f"{info.nfe_per_sample} NFE; {extra}; FCD/NSPDK against 2,000 test molecules)",
+                      "validity without correction",
+                      round(float(v), 4), time.time() - t0,
                       [str(out_dir / "samples.smi"), str(out_dir / "grid.png"), str(out_dir / "metrics.json")])
 
 
-plugin = DomainPlugin(name="graphs", app=app, demo=demo, summary="GDSS graph and molecule generation (prepare, train, sample, evaluate)")
+plugin = DomainPlugin(name="graphs", app=app, demo=demo, checkpoint_dir=CHECKPOINT_DIR,
+                      legacy="morphogen.graphs.legacy:upgrade_config",
+                      summary="GDSS graph and molecule generation (prepare, train, sample, evaluate)")
 
 if __name__ == "__main__":
     app()

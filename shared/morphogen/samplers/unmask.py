@@ -35,7 +35,7 @@ NFE = steps (2 steps with classifier-free guidance), counted by the core's evalu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Mapping
+from typing import ClassVar
 
 import torch
 from torch import Tensor

@@ -157,8 +157,9 @@ class CountHistogram:
 
     def sample(self, num: int, generator: torch.Generator | None = None) -> Tensor:
         """(num,) long sizes drawn with replacement: ``torch.multinomial(weights as float32, num,
-        replacement=True, generator=generator)`` (GDSS's draw of node counts; one uniform per size when num > 1)."""
-        w = torch.tensor(self.weights, dtype=torch.float)
+        replacement=True, generator=generator)`` (GDSS's draw of node counts; one uniform per size when num > 1),
+        on the generator's device."""
+        w = torch.tensor(self.weights, dtype=torch.float, device=generator.device if generator is not None else None)
         return torch.multinomial(w, int(num), replacement=True, generator=generator)
 
     def sample_numpy(self, num: int, rng: np.random.Generator) -> np.ndarray:

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from morphogen.errors import DataError
 
-class GraphDataError(ValueError):
-    """Bad input in a graph or molecule file. ``where`` is ``"path:line"`` or ``"path: graph i"``."""
+
+class GraphDataError(DataError):
+    """Bad input in a graph or molecule file (a core :class:`~morphogen.errors.DataError`, so a ``ValueError``).
+    ``where`` is ``"path:line"`` or ``"path: graph i"``."""
 
     def __init__(self, where: str, message: str):
         super().__init__(f"{where}: {message}")

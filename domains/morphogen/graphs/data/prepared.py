@@ -29,17 +29,13 @@ from typing import Any
 
 import torch
 
+from morphogen.errors import PreparedDataError
 from morphogen.graphs.data.dense import DenseGraphs
 from morphogen.graphs.data.kind import GraphKind
 from morphogen.utils.cache import cache_dir, file_fingerprint  # noqa: F401  (file_fingerprint: re-exported)
 
 MARKER = "morphogen_prepared"
 FORMAT = 1
-
-
-class PreparedDataError(ValueError):
-    """A file that is not a readable prepared graphs file, or one that does not fit the preset; names the file."""
-
 
 @dataclass
 class PreparedData:
@@ -64,7 +60,7 @@ class PreparedData:
         self.kind = GraphKind.parse(self.kind, "PreparedData")
 
 
-def is_prepared_file(path: str | os.PathLike | None) -> bool:
+def is_prepared(path: str | os.PathLike | None) -> bool:
     """True for a safetensors file whose metadata carries ``morphogen_prepared = "graphs"``."""
     if path is None:
         return False
@@ -134,7 +130,7 @@ def read_prepared_info(path: str | os.PathLike) -> dict:
     from safetensors import safe_open
 
     path = Path(path)
-    if not is_prepared_file(path):
+    if not is_prepared(path):
         raise PreparedDataError(f"{path}: not a prepared graphs file (a safetensors file with "
                                 f"'{MARKER}: graphs' metadata, written by `morphogen graphs prepare`)")
     with safe_open(str(path), framework="pt") as f:

@@ -21,7 +21,6 @@ not to flow matching, whose prior (alpha(0) = 0) keeps nothing of the data; such
 """
 from __future__ import annotations
 
-import warnings
 from typing import ClassVar
 
 import torch
@@ -32,8 +31,6 @@ from morphogen.samplers.base import IncompatibleSamplerError, Sampler
 from morphogen.samplers.predictor_corrector import langevin_step_size as core_step_size
 
 STEP_RULES = ("score_norm", "noise_norm")
-#: names used by earlier versions (stored in checkpoints and presets)
-LEGACY_STEP_RULES = {"song": "score_norm", "gdss": "noise_norm"}
 
 
 def _half_transition(process, st, t_from, t_to, generator):
@@ -68,15 +65,9 @@ class S4Solver(Sampler):
     def __init__(self, steps: int = 1000, snr: float = 0.2, scale_eps: float = 0.7, step_rule: str = "score_norm",
                  grid: str = "uniform"):
         super().__init__(steps, grid)
-        if step_rule in LEGACY_STEP_RULES:
-            new = LEGACY_STEP_RULES[step_rule]
-            if step_rule == "gdss":
-                warnings.warn("S4 step_rule 'gdss' is the old name of 'noise_norm', a constant Langevin step that GDSS "
-                              "does not use; GDSS's S4 uses 'score_norm' (the default)", DeprecationWarning,
-                              stacklevel=2)
-            step_rule = new
         if step_rule not in STEP_RULES:
-            raise ValueError(f"step_rule must be one of {STEP_RULES}, got '{step_rule}'")
+            raise ValueError(f"step_rule must be one of {STEP_RULES}, got '{step_rule}' (model files of earlier "
+                             f"versions that say 'gdss' or 'song' are read by morphogen.graphs.legacy)")
         self.snr, self.scale_eps, self.step_rule = float(snr), float(scale_eps), step_rule
 
     def _corrector_alpha(self, process, t):

@@ -33,11 +33,11 @@ def evaluate_samples(samples: str | Path, reference: str, data: str | None = Non
     """Metric table (dict) of the samples against ``reference`` (a preset name: qm9, zinc250k, moses,
     community_small, ego_small, grid, enzymes); written to ``samples/metrics.json``."""
     from morphogen.graphs.data.kind import GraphKind
-    from morphogen.graphs.pipeline import load_preset, prepare_data
+    from morphogen.graphs.data.sources import prepare_data
+    from morphogen.graphs.pipeline import load_preset
 
     samples = Path(samples)
-    preset = load_preset(reference)
-    prepared = prepare_data(preset, data)
+    prepared = prepare_data(load_preset(reference), data)
     ref = prepared.reference[:max_reference] if max_reference else prepared.reference
     if prepared.kind is GraphKind.MOLECULE:
         from morphogen.molecules.convert import canonical_smiles

@@ -1,0 +1,84 @@
+"""A samples folder, what ``morphogen graphs sample`` writes: ``samples.smi`` (molecules: one raw SMILES per sample,
+an empty line for an empty one) or ``graphs.json`` (generic graphs), ``grid.png`` (the first 32 molecules or 16
+graphs) and ``sampling.json`` (:class:`SamplingSummary`)."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from morphogen.graphs.model import GraphModel
+
+
+@dataclass
+class SamplingSummary:
+    """What one sampling run did (written to ``OUT/sampling.json``).
+
+    Attributes:
+        num_samples: graphs drawn.
+        nfe_per_sample: network evaluations per graph.
+        seconds: wall time of the sampling (decoding and writing excluded); samples_per_second: their ratio.
+        checkpoint: the model (its name or file).
+        sampler: the sampler with all its arguments (``NAME:key=value,...``).
+        seed: the seed of the draws; device: where they were drawn.
+        validity_without_correction: molecules only, the share whose valences are possible as generated.
+        files: the files written.
+    """
+
+    num_samples: int
+    nfe_per_sample: int
+    seconds: float
+    samples_per_second: float
+    checkpoint: str
+    sampler: str
+    seed: int
+    device: str
+    validity_without_correction: float | None = None
+    files: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def write_samples(model: "GraphModel | str | os.PathLike", out: str | os.PathLike, num_samples: int, *,
+                  sampler: str | None = None, steps: int | None = None, seed: int = 0, batch_size: int | None = None,
+                  device: str | None = None) -> SamplingSummary:
+    """Sample ``num_samples`` graphs from ``model`` (a :class:`GraphModel`, or a model file, run folder or shipped
+    name) with :meth:`GraphModel.generate` and write the samples folder ``out``; no ``sampler`` / ``steps``: the
+    model's default sampler."""
+    from morphogen.graphs.io.formats import draw_graphs
+
+    if isinstance(model, (str, os.PathLike)):
+        from morphogen.bundle.store import load
+
+        name, model = str(model), load(model, domain="graphs")
+    else:
+        name = str(model.source or model.metadata.preset or "in-memory model")
+    s = model.generate(num_samples, sampler=sampler, steps=steps, seed=seed, batch_size=batch_size, device=device)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    info = SamplingSummary(num_samples, s.nfe, s.seconds, num_samples / max(s.seconds, 1e-9), name, str(s.sampler),
+                           seed, str(model.device))
+    if model.molecules:
+        from morphogen.molecules.draw import draw_molecules
+        from morphogen.molecules.io import write_smiles
+        from morphogen.molecules.valency import decode_molecules
+
+        dec = decode_molecules(s.x, s.adj, model.feature_names, s.mask)
+        write_smiles([d.raw_smiles for d in dec], out / "samples.smi")
+        draw_molecules([d.smiles for d in dec[:32]], out / "grid.png")
+        info.validity_without_correction = sum(d.valid_without_correction for d in dec) / len(dec)
+        info.files = [str(out / "samples.smi"), str(out / "grid.png")]
+    else:
+        from morphogen.graphs.data.generic import dense_to_graphs, write_graph_json
+
+        graphs = dense_to_graphs(s.adj, s.mask)
+        write_graph_json(graphs, out / "graphs.json")
+        draw_graphs(graphs[:16], out / "grid.png")
+        info.files = [str(out / "graphs.json"), str(out / "grid.png")]
+    info.files.append(str(out / "sampling.json"))
+    (out / "sampling.json").write_text(json.dumps(info.as_dict(), indent=2))
+    return info
