@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
+from morphogen.cli.options import TrainRequest, train_command
 from morphogen.cli.plugins import DemoResult, DomainPlugin
 
 if TYPE_CHECKING:
@@ -26,39 +27,24 @@ def _threads() -> None:
 
 
 @app.command()
+@train_command
 def train(
-    preset: str = typer.Option(..., "--preset", help="chorales | jsb | multitrack, or a YAML path."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Data folder (JSB JSON folder, or a MIDI folder), or a "
-                                        "prepared .json / .json.gz file from `prepare` (then music21 is not needed)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default runs/music-<preset>)."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Optimiser steps (default: the preset's)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size"),
+    request: TrainRequest,
     limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N pieces of each split."),
     d_model: Optional[int] = typer.Option(None, "--d-model", help="Override the denoiser width."),
     layers: Optional[int] = typer.Option(None, "--layers", help="Override the number of transformer blocks."),
-    heads: Optional[int] = typer.Option(None, "--heads"),
-    seed: int = typer.Option(0, "--seed"),
-    accelerator: str = typer.Option("auto", "--accelerator"),
-    devices: str = typer.Option("auto", "--devices"),
-    precision: str = typer.Option("32", "--precision", help="32 | bf16 | 16 (mixed precision on a GPU)."),
-    max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Stop after this many minutes of "
-                                                "training (or at --max-steps, whichever is first); the EMA model "
-                                                "is exported either way."),
-    num_workers: int = typer.Option(0, "--num-workers", help="DataLoader worker processes."),
+    heads: Optional[int] = typer.Option(None, "--heads", help="Override the number of attention heads."),
 ) -> None:
-    """Train a model; writes OUT/model.safetensors, Lightning checkpoints (resumed automatically) and CSV logs."""
-    _threads()
+    """Train a model (presets chorales | chorales_gpu | jsb | multitrack; --data: a JSB JSON folder, a MIDI folder,
+    or a prepared .json / .json.gz from `prepare`); writes OUT/model.safetensors and OUT/run/ (resumed)."""
     from morphogen.music.training import train as run
+    from morphogen.utils.threads import configure_threads
 
-    if max_minutes is not None and max_minutes <= 0:
-        raise typer.BadParameter("must be positive", param_hint="--max-minutes")
-    if num_workers < 0:
-        raise typer.BadParameter("must be >= 0", param_hint="--num-workers")
+    configure_threads()
     over = {k: v for k, v in {"d_model": d_model, "layers": layers, "heads": heads}.items() if v is not None}
-    res = run(preset, out or Path(f"runs/music-{Path(preset).stem}"), data, max_steps, batch_size, limit, seed, over,
-              max_minutes=max_minutes, num_workers=num_workers, accelerator=accelerator, devices=devices,
-              precision=precision)
-    typer.echo(f"trained {res.steps} steps; model: {res.model_path}; log: {res.metrics_csv}")
+    res = run(request.preset, request.out_dir("music"), request.data, limit, over, request.options)
+    log = sorted(res.run_dir.glob("logs/version_*/metrics.csv"))
+    typer.echo(f"trained {res.steps} steps; model: {res.model_path}; log: {log[-1] if log else 'none'}")
 
 
 @app.command()
@@ -329,7 +315,9 @@ def _shipped_model_present() -> bool:
 
 # the demo joins `morphogen demo` once the trained `chorales` checkpoint ships with the package
 plugin = DomainPlugin(name="music", app=app, demo=demo if _shipped_model_present() else None,
-                      summary="Symbolic music: GETMusic any-track generation (chorales, JSB, multi-track MIDI).")
+                      summary="Symbolic music: GETMusic any-track generation (chorales, JSB, multi-track MIDI).",
+                      checkpoint_dir=Path(__file__).parent / "checkpoints",
+                      legacy="morphogen.music.models.bundle:upgrade_legacy")
 
 if __name__ == "__main__":
     app()

@@ -17,13 +17,17 @@ PRESET_DIR = Path(__file__).resolve().parent / "presets"
 READERS = ("chorales", "jsb", "multitrack")
 
 
-def load_preset(name_or_path: str) -> dict:
-    """A preset by name (``chorales``, ``jsb``, ``multitrack``: the YAML files of ``presets/``) or path."""
-    from morphogen.utils.resources import load_preset as _load
+def load_preset(name_or_path: str):
+    """A preset by name (``chorales``, ``chorales_gpu``, ``jsb``, ``multitrack``: the YAML files of ``presets/``) or
+    path, in the core schema (:class:`morphogen.bundle.Preset`); ``data.reader`` must be one of :data:`READERS`."""
+    from morphogen.bundle.preset import PresetError
+    from morphogen.bundle.preset import load_preset as _load
 
     preset = _load(name_or_path, PRESET_DIR, "music")
-    if preset.get("data", {}).get("reader") not in READERS:
-        raise ValueError(f"preset '{name_or_path}': data.reader must be one of {READERS}")
+    if preset.data.get("reader") not in READERS:
+        raise PresetError(f"{preset.source}: data.reader must be one of {READERS}, got {preset.data.get('reader')!r}")
+    if not preset.data.get("tracks"):
+        raise PresetError(f"{preset.source}: data.tracks must list the tracks")
     return preset
 
 
@@ -42,9 +46,9 @@ def load_training_data(preset: dict, data_dir: str | Path | None = None, limit: 
     ``data_dir`` (no validation split)."""
     from morphogen.music.data.prepared import is_prepared_path, load_prepared
 
-    reader = preset["data"]["reader"]
+    reader = preset.data["reader"]
     if is_prepared_path(data_dir) and not (reader == "jsb" and Path(data_dir).name == "Jsb16thSeparated.json"):
-        tr, va, _ = load_prepared(data_dir, list(preset["data"]["tracks"]))
+        tr, va, _ = load_prepared(data_dir, list(preset.data["tracks"]))
         return TrainingData(tr[:limit] if limit else tr, va[:limit] if limit else va)
     from morphogen.music.data.chorales import load_corpus_chorales, load_jsb
     from morphogen.music.data.midi import read_midi_folder
@@ -56,8 +60,8 @@ def load_training_data(preset: dict, data_dir: str | Path | None = None, limit: 
     if reader == "jsb":
         tr, va = load_jsb(data_dir, "train"), load_jsb(data_dir, "valid")
         return TrainingData(tr[:limit] if limit else tr, va[:limit] if limit else va)
-    tracks = [t for t in preset["data"]["tracks"] if t != "chord"]
-    scores = read_midi_folder(data_dir, tracks, chord_track="chord" in preset["data"]["tracks"])
+    tracks = [t for t in preset.data["tracks"] if t != "chord"]
+    scores = read_midi_folder(data_dir, tracks, chord_track="chord" in preset.data["tracks"])
     return TrainingData(scores[:limit] if limit else scores, [])
 
 
@@ -72,66 +76,61 @@ def prepare(preset_name: str, out: str | Path, data_dir: str | Path | None = Non
     data = load_training_data(preset, data_dir, limit)
     if not data.train:
         raise MusicDataError(f"preset '{preset_name}': no training pieces found")
-    return save_prepared(out, data.train, data.val, preset_name, list(preset["data"]["tracks"]))
+    return save_prepared(out, data.train, data.val, preset_name, list(preset.data["tracks"]))
 
 
-def build_model(preset: dict, vocab, denoiser_overrides: dict | None = None):
-    """A fresh :class:`MusicModel` for a preset and vocabulary."""
+def build_model(preset, vocab, denoiser_overrides: dict | None = None):
+    """A fresh :class:`MusicModel` for a preset and vocabulary (the vocabulary-dependent arguments of process and
+    denoiser filled in)."""
+    from morphogen.bundle.model import BundleMetadata
+    from morphogen.music.data.chorales import VOICE_PROGRAMS
+    from morphogen.music.data.dataset import FIELD
+    from morphogen.music.data.midi import DEFAULT_PROGRAMS
     from morphogen.music.data.vocabulary import PAD
     from morphogen.music.models.bundle import MusicModel
-    from morphogen.processes.joint import JointProcess
     from morphogen.utils.config import build
 
-    tracks = list(preset["data"]["tracks"])
-    pspec = copy.deepcopy(preset["process"])
-    pspec.setdefault("args", {})["num_classes"] = len(vocab)
-    dspec = copy.deepcopy(preset["denoiser"])
+    tracks = list(preset.data["tracks"])
+    pspec = copy.deepcopy(preset.process)
+    procs = pspec.get("args", {}).get("processes", {})
+    if list(procs) != [FIELD]:
+        raise ValueError(f"{preset.source}: the process must have the one field '{FIELD}', got {list(procs)}")
+    procs[FIELD].setdefault("args", {})["num_classes"] = len(vocab)
+    dspec = copy.deepcopy(preset.denoiser)
     pa, da = vocab.row_allowed()
     dspec.setdefault("args", {}).update({"vocab_size": len(vocab), "num_tracks": len(tracks), "pad_id": PAD,
-                                         "pitch_allowed": pa, "duration_allowed": da, **(denoiser_overrides or {})})
-    drums = ["drums"] if "drums" in tracks else []
-    from morphogen.music.data.chorales import VOICE_PROGRAMS
-    from morphogen.music.data.midi import DEFAULT_PROGRAMS
-
+                                         "pitch_allowed": pa, "duration_allowed": da, "field": FIELD,
+                                         **(denoiser_overrides or {})})
     programs = {t: VOICE_PROGRAMS.get(t, DEFAULT_PROGRAMS.get(t, 0)) for t in tracks}
-    return MusicModel(vocab, tracks, JointProcess({"score": build(pspec)}), build(dspec), drums, programs)
+    return MusicModel(process=build(pspec), denoiser=build(dspec), sampler=preset.sampler,
+                      metadata=BundleMetadata(preset=preset.name), vocab=vocab, track_names=tracks,
+                      drum_tracks=["drums"] if "drums" in tracks else [], programs=programs,
+                      repair=dict(preset.data.get("repair", {})))
 
 
-@dataclass
-class TrainResult:
-    """The exported model file, the training log (CSV of Lightning) and the number of optimiser steps."""
-
-    model_path: Path
-    metrics_csv: Path | None
-    steps: int
-    model: Any
-
-
-def train(preset_name: str, out_dir: str | Path, data_dir: str | Path | None = None, max_steps: int | None = None,
-          batch_size: int | None = None, limit: int | None = None, seed: int = 0, denoiser_overrides: dict | None = None,
-          progress: bool = True, max_minutes: float | None = None, num_workers: int = 0,
-          **trainer_kwargs) -> TrainResult:
-    """Train on a preset's data and write ``out_dir/model.safetensors`` (EMA weights + configuration).
+def train(preset_name: str, out_dir: str | Path, data_dir: str | Path | None = None, limit: int | None = None,
+          denoiser_overrides: dict | None = None, options=None, **trainer_kwargs):
+    """Train on a preset's data through the core's :func:`morphogen.train.entry.train_bundle`; writes
+    ``out_dir/model.safetensors`` (EMA weights + configuration) and ``out_dir/run/`` (logs, resumable checkpoint).
 
     ``data_dir`` may name a prepared file (:func:`prepare`); then music21 is not imported. ``limit`` keeps the first
     ``limit`` pieces of each split (quick runs); ``denoiser_overrides`` replace denoiser arguments (e.g.
-    ``{"d_model": 64, "layers": 2}``). ``max_minutes`` stops training after that wall time of this call
-    (whichever of it and ``max_steps`` comes first; the EMA model is exported either way; a resumed run gets the
-    full budget again). ``num_workers``:
-    DataLoader worker processes. Other keyword arguments go to the Lightning Trainer (``accelerator``,
-    ``devices``, ``precision``, ...). The preset's ``train.checkpoint_every_n_steps`` writes the resumable
-    checkpoint every that many steps instead of at every epoch end.
+    ``{"d_model": 64, "layers": 2}``). ``options``: :class:`morphogen.train.options.TrainOptions` (hardware, time
+    budget, overrides of the preset's batch size, steps, learning rate and seed). Other keyword arguments go to the
+    Lightning Trainer. Returns :class:`morphogen.train.entry.TrainResult`.
     """
     import lightning as L
-    from torch.utils.data import DataLoader
 
     from morphogen.music.data.dataset import DrawSampler, GETScoreDataset, build_vocabulary
-    from morphogen.train.module import GenerativeModule
-    from morphogen.train.trainer import fit
+    from morphogen.train.entry import TrainData, fingerprint, resolved_config, train_bundle
+    from morphogen.train.options import TrainOptions
 
-    L.seed_everything(seed, workers=True, verbose=False)
+    options = options or TrainOptions()
     preset = load_preset(preset_name)
-    d, tcfg = preset["data"], dict(preset.get("train", {}))
+    cfg = resolved_config(preset.train, options)
+    seed = cfg.seed
+    L.seed_everything(seed, workers=True, verbose=False)
+    d = preset.data
     data = load_training_data(preset, data_dir, limit)
     if not data.train:
         raise MusicDataError(f"preset '{preset_name}': no training pieces found")
@@ -143,32 +142,12 @@ def train(preset_name: str, out_dir: str | Path, data_dir: str | Path | None = N
     train_ds = GETScoreDataset(data.train, vocab, model.track_names, int(d["length"]), trans,
                                int(d.get("items_per_score", 1)), True, None, float(d.get("p_all", 0.2)), seed, drums,
                                nearest)
-    bs = int(batch_size or tcfg.get("batch_size", 32))
-    workers = {"num_workers": int(num_workers), "persistent_workers": int(num_workers) > 0}
-    train_dl = DataLoader(train_ds, batch_size=bs, sampler=DrawSampler(len(train_ds), seed), drop_last=False,
-                          **workers)
-    val_dl = None
+    val_ds = None
     if data.val:
         val_ds = GETScoreDataset(data.val, vocab, model.track_names, int(d["length"]), (0,), 1, False,
                                  d.get("val_targets"), 0.0, seed, drums, nearest=True)
-        val_dl = DataLoader(val_ds, batch_size=bs, **workers)
-    module = GenerativeModule(model.process, model.denoiser, lr=float(tcfg.get("lr", 5e-4)),
-                              weight_decay=float(tcfg.get("weight_decay", 0.0)),
-                              warmup_steps=int(tcfg.get("warmup_steps", 0)), ema_decay=float(tcfg.get("ema_decay", 0.999)),
-                              seed=seed, config=model.config())
-    steps = int(max_steps or tcfg.get("max_steps", 1000))
-    if max_minutes is not None:
-        if max_minutes <= 0:
-            raise ValueError(f"max_minutes must be positive, got {max_minutes}")
-        trainer_kwargs["max_time"] = timedelta(minutes=float(max_minutes))
-    if tcfg.get("checkpoint_every_n_steps") and "checkpoint_every_n_steps" not in trainer_kwargs:
-        trainer_kwargs["checkpoint_every_n_steps"] = int(tcfg["checkpoint_every_n_steps"])
-    if tcfg.get("val_check_interval") and "val_check_interval" not in trainer_kwargs:
-        trainer_kwargs["val_check_interval"] = int(tcfg["val_check_interval"])
-        trainer_kwargs.setdefault("check_val_every_n_epoch", None)
-    trainer = fit(module, train_dl, val_dl, out_dir=out_dir, max_steps=steps, progress=progress,
-                  log_every_n_steps=int(trainer_kwargs.pop("log_every_n_steps", 10)), **trainer_kwargs)
-    model.denoiser = module.sampling_denoiser.cpu()  # the EMA weights, on the CPU for generation and export
-    path = model.save(Path(out_dir) / "model.safetensors")
-    logs = sorted(Path(out_dir).glob("logs/version_*/metrics.csv"))
-    return TrainResult(path, logs[-1] if logs else None, int(trainer.global_step), model)
+    sources = [p.source for p in data.train] + [p.source for p in data.val]
+    td = TrainData(train_ds, val_ds, shuffle=DrawSampler, fingerprint=fingerprint({"pieces": sources, "data": d}),
+                   description=f"{len(data.train)} training and {len(data.val)} validation pieces, vocabulary "
+                               f"{len(vocab)} tokens")
+    return train_bundle(model, td, preset.train, out_dir, options, **trainer_kwargs)

@@ -1,6 +1,6 @@
 """Training data: GETScore crops with transposition augmentation and a random choice of target tracks.
 
-An item is ``{"fields": {"score": (R, L) long}, "masks": {"score": (R, L) bool}}`` (the core's batch format), with
+An item is ``{"fields": {"tokens": (R, L) long}, "masks": {"tokens": (R, L) bool}}`` (the core's batch format), with
 R = 2 x number of tracks. The mask marks the entries that take part in the masked diffusion: the pitch and
 duration rows of the *target* tracks, inside the piece. Everything else (source tracks, absent tracks, columns past
 the end) stays clean: the process never corrupts it and the loss never counts it, as in GETMusic's training where the
@@ -19,7 +19,7 @@ from morphogen.music.data.notes import NoteScore
 from morphogen.music.data.vocabulary import PAD, Vocabulary
 from morphogen.train.data import EpochShuffleSampler
 
-FIELD = "score"
+FIELD = "tokens"
 
 
 def _shifts_for(score: NoteScore, transpositions: Sequence[int]) -> list[int]:

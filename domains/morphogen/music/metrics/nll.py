@@ -58,7 +58,7 @@ def nll_bound(model, grids: Tensor, target_mask: Tensor, num_t: int = 16, seed: 
     return NLLResult(total, frames)
 
 
-FIELD_NAME = "score"
+FIELD_NAME = "tokens"
 
 
 class NLLMeter:

@@ -1,14 +1,16 @@
 """A trained GETMusic model as one object: vocabulary, track layout, joint process and denoiser.
 
-Saved with the core's :func:`morphogen.train.checkpoint.save_model` (safetensors weights + JSON configuration: the
-vocabulary, the tracks and the specs of process and denoiser), so a model file is all a user needs.
+A :class:`morphogen.bundle.ModelBundle` (one file format for every domain: safetensors weights + JSON configuration
+with the specs of process, denoiser and default sampler) whose domain data are the vocabulary and the track
+layout, so a model file is all a user needs.
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import numpy as np
 import torch
@@ -16,14 +18,14 @@ from torch import Tensor
 
 from morphogen.music.data.dataset import FIELD
 from morphogen.music.data.getscore import GETScore
+from morphogen.bundle.model import ModelBundle
 from morphogen.music.data.vocabulary import PAD, Vocabulary
-from morphogen.processes.joint import JointProcess
-from morphogen.utils.config import build, spec_of
 
 if TYPE_CHECKING:
     from morphogen.music.models.repair import RepairConfig, RepairReport
 
-FORMAT = "morphogen.music/1"
+#: the format of music model files written before the core bundle (read by :func:`upgrade_legacy`)
+LEGACY_FORMAT = "morphogen.music/1"
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
 
 
@@ -39,62 +41,49 @@ class Generation:
     repair: "RepairReport | None" = None
 
 
-@dataclass
-class MusicModel:
-    """Everything needed to generate and score GETScores with one trained network.
+@dataclass(kw_only=True, eq=False)
+class MusicModel(ModelBundle):
+    """A GETMusic model: the core bundle (joint process ``{"tokens": MaskedDiffusion}``, denoiser, default sampler,
+    metadata) plus what reading and writing music needs.
 
     Attributes:
         vocab: the token vocabulary.
         track_names: the tracks, top first (rows 2k, 2k+1 of the grid).
-        process: the joint process ({"score": MaskedDiffusion(num_classes=len(vocab))}).
-        denoiser: the network (e.g. :class:`GETMusicTransformer`).
         drum_tracks: tracks decoded as drums; programs: General MIDI program per track for writing MIDI.
         steps_per_bar: 16 for 4/4 (used for ``--bars``).
+        repair: the default repair of parallel fifths / octaves after sampling (keyword arguments ``repair_*`` of
+            :meth:`generate` without the prefix; empty: no repair): with :attr:`sampler` the setting the music
+            benchmark measured best.
     """
+
+    domain: ClassVar[str] = "music"
 
     vocab: Vocabulary
     track_names: list[str]
-    process: JointProcess
-    denoiser: torch.nn.Module
     drum_tracks: list[str] = field(default_factory=list)
     programs: dict[str, int] = field(default_factory=dict)
     steps_per_bar: int = 16
+    repair: dict[str, Any] = field(default_factory=dict)
 
     # -- saving ------------------------------------------------------------------------------------------------
-    def config(self) -> dict:
-        return {"format": FORMAT, "vocab": self.vocab.to_dict(), "track_names": self.track_names,
-                "drum_tracks": self.drum_tracks, "programs": self.programs, "steps_per_bar": self.steps_per_bar,
-                "process": spec_of(self.process), "denoiser": spec_of(self.denoiser)}
-
-    def save(self, path: str | os.PathLike, state_dict: dict[str, Tensor] | None = None) -> Path:
-        from morphogen.train.checkpoint import save_model
-
-        return save_model(path, state_dict if state_dict is not None else self.denoiser.state_dict(), self.config())
+    def domain_config(self) -> dict:
+        return {"vocab": self.vocab.to_dict(), "track_names": list(self.track_names),
+                "drum_tracks": list(self.drum_tracks), "programs": dict(self.programs),
+                "steps_per_bar": int(self.steps_per_bar), "repair": dict(self.repair)}
 
     @classmethod
-    def from_config(cls, config: dict, state_dict: dict[str, Tensor] | None = None) -> "MusicModel":
-        if config.get("format") != FORMAT:
-            raise ValueError(f"not a music model configuration (format {config.get('format')!r}, expected {FORMAT})")
-        den = build(config["denoiser"])
-        if state_dict is not None:
-            den.load_state_dict(state_dict)
-        den.eval()
-        return cls(Vocabulary.from_dict(config["vocab"]), list(config["track_names"]), build(config["process"]), den,
-                   list(config.get("drum_tracks", [])), dict(config.get("programs", {})),
-                   int(config.get("steps_per_bar", 16)))
+    def parse_domain_config(cls, config: dict) -> dict:
+        return {"vocab": Vocabulary.from_dict(config["vocab"]), "track_names": list(config["track_names"]),
+                "drum_tracks": list(config.get("drum_tracks", [])), "programs": dict(config.get("programs", {})),
+                "steps_per_bar": int(config.get("steps_per_bar", 16)), "repair": dict(config.get("repair", {}))}
 
     @classmethod
     def load(cls, name_or_path: str | os.PathLike) -> "MusicModel":
-        """A model file (``.safetensors`` from :meth:`save` or ``morphogen music train``), or the name of a shipped
-        model (looked up in ``$MORPHOGEN_MODELS``, then in the package's ``checkpoints/`` folder)."""
-        from morphogen.train.checkpoint import CheckpointError, load_model
+        """A model file (``.safetensors`` from :meth:`save` or ``morphogen music train``), a run folder, or the name
+        of a shipped model (``$MORPHOGEN_MODELS/music/``, then the package's ``checkpoints/``)."""
+        from morphogen.bundle import load
 
-        path = resolve_checkpoint(name_or_path)
-        weights, config = load_model(path)
-        try:
-            return cls.from_config(config, weights)
-        except (ValueError, KeyError, RuntimeError) as err:
-            raise CheckpointError(f"{path}: {err}") from None
+        return load(name_or_path, domain="music")
 
     # -- generation ----------------------------------------------------------------------------------------------
     def target_mask(self, grids: Tensor, targets: Sequence[str], lengths: Sequence[int] | None = None) -> Tensor:
@@ -207,9 +196,23 @@ class _Tempered(torch.nn.Module):
         return {k: v / self.temperature for k, v in self.inner(state, condition, drop_condition).items()}
 
 
-def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
-    """A path to a model file: the argument itself if it exists, else ``<dir>/<name>.safetensors`` in
-    ``$MORPHOGEN_MODELS`` and the shipped ``checkpoints/`` folder. Raises FileNotFoundError listing where it looked."""
-    from morphogen.utils.resources import resolve_checkpoint as _resolve
+def upgrade_legacy(config: dict) -> dict | None:
+    """A music model configuration of the pre-bundle format (``morphogen.music/1``) as a bundle configuration (the
+    field ``score`` renamed ``tokens``; the default sampler then was the ancestral one with 100 steps and no
+    repair, the defaults of ``generate`` at the time), or None for a file of another domain."""
+    if config.get("format") != LEGACY_FORMAT:
+        return None
+    from morphogen.bundle.model import FORMAT, FORMAT_VERSION
 
-    return _resolve(name_or_path, SHIPPED_DIR, "music")
+    process = json.loads(json.dumps(config["process"]))
+    procs = process["args"]["processes"]
+    if "score" in procs:
+        procs[FIELD] = procs.pop("score")
+    denoiser = json.loads(json.dumps(config["denoiser"]))
+    if denoiser.get("args", {}).get("field") == "score":
+        denoiser["args"]["field"] = FIELD
+    domain = {k: config[k] for k in ("vocab", "track_names", "drum_tracks", "programs", "steps_per_bar") if k in config}
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "domain": "music",
+            "bundle": "morphogen.music.models.bundle.MusicModel", "process": process, "denoiser": denoiser,
+            "sampler": config.get("sampler") or {"name": "ancestral", "args": {"steps": 100}},
+            "metadata": {"notes": {"upgraded_from": LEGACY_FORMAT}}, "domain_config": {**domain, "repair": {}}}

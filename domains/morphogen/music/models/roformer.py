@@ -80,7 +80,7 @@ class GETMusicTransformer(Configurable, nn.Module):
     """
 
     def __init__(self, vocab_size: int, num_tracks: int, pad_id: int = 0, pitch_allowed: list[bool] | None = None,
-                 duration_allowed: list[bool] | None = None, field: str = "score", d_token: int = 64,
+                 duration_allowed: list[bool] | None = None, field: str = "tokens", d_token: int = 64,
                  d_model: int = 256, layers: int = 6, heads: int = 8, ff_mult: int = 4, dropout: float = 0.1):
         super().__init__()
         if d_model % heads or (d_model // heads) % 2:
