@@ -1,7 +1,6 @@
 """The core pipeline pieces: sampler specs, typed train blocks, presets, model bundles, training entry, options."""
 from __future__ import annotations
 
-import textwrap
 
 import pytest
 import torch

@@ -49,7 +49,7 @@ def test_old_format_files_load_through_the_legacy_hook(tmp_path):
     """A model file of the pre-bundle format (as trained before), with S4's old step-rule name, still loads; the
     conversion rewrites it with identical weights."""
     from morphogen.bundle import load
-    from morphogen.graphs.legacy import convert_file
+    from morphogen.bundle import convert_file
     from morphogen.train.checkpoint import save_model
 
     m = load("qm9")

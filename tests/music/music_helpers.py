@@ -29,4 +29,6 @@ def _model(scores, **over):
     preset = load_preset("chorales")
     vocab = build_vocabulary(scores, range(-1, 2), 16)
     args = {"d_model": 32, "layers": 1, "heads": 2, "d_token": 8, "dropout": 0.0, **over}
-    return build_model(preset, vocab, args), vocab
+    model = build_model(preset, vocab, args)
+    model.repair = {}  # the preset's default repair is the shipped model's; tests ask for repair explicitly
+    return model, vocab

@@ -47,3 +47,27 @@ def test_generate_from_scratch_and_evaluate(tmp_path, shared_data):
     d = json.loads(out.read_text())
     assert d["pieces"] == 2 and d["nll_all_tracks"]["nll_nats_per_frame"] > 0
     assert d["reference_bach"]["range_share"] > 0.9 and 0 <= d["generated"]["chord_share"] <= 1
+
+
+def test_generate_without_sampling_flags_uses_the_models_default_setting(tmp_path):
+    """The model's default sampler and repair (for the shipped model the measured best) are what `generate` runs
+    when no sampling option is given; an option changes only itself."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from morphogen.music.cli import app
+    from tests.music.music_helpers import _model, _scores
+
+    model, _ = _model(_scores(2))
+    model.repair = {"rounds": 2, "steps": 2, "context": 1, "constrain": True}
+    ckpt = model.save(tmp_path / "tiny.safetensors")
+    res = CliRunner().invoke(app, ["generate", "--checkpoint", str(ckpt), "--bars", "1", "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    rep = json.loads(res.output[res.output.index("{"):])
+    assert (rep["sampler"], rep["steps"], rep["order"], rep["choice_noise"]) == ("unmask", 50, "confidence", 4.5)
+    assert (rep["repair_rounds"], rep["repair_constrain"]) == (2, True)
+    res = CliRunner().invoke(app, ["generate", "--checkpoint", str(ckpt), "--bars", "1", "--steps", "4",
+                                   "--repair-rounds", "0", "--out", str(tmp_path / "b")])
+    rep = json.loads(res.output[res.output.index("{"):])
+    assert (rep["steps"], rep["choice_noise"], rep["repair_rounds"], rep["nfe"]) == (4, 4.5, 0, 4)

@@ -176,7 +176,8 @@ def test_cli_sampling_options(tmp_path):
     res = CliRunner().invoke(app, ["generate", "--checkpoint", str(ckpt), "--bars", "1", "--steps", "3", "--order",
                                    "confidence", "--temperature", "0.8", "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
-    assert '"order": "confidence"' in res.output and '"missing_durations": 0' in res.output
+    assert '"sampler": "unmask"' in res.output and '"order": "confidence"' in res.output
+    assert '"missing_durations": 0' in res.output and '"temperature": 0.8' in res.output
     bad = CliRunner().invoke(app, ["generate", "--checkpoint", str(ckpt), "--order", "greedy", "--out", str(tmp_path)])
     assert bad.exit_code != 0 and "greedy" in bad.output
     helptext = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "200"})

@@ -220,11 +220,12 @@ def test_repair_refuses_a_model_whose_tracks_are_not_voices():
 
     scores = _scores(2)
     preset = copy.deepcopy(load_preset("chorales"))
-    preset["data"]["tracks"] = ["melody", "bass", "piano", "strings"]
+    preset.data["tracks"] = ["melody", "bass", "piano", "strings"]
     from morphogen.music.data import build_vocabulary
 
     vocab = build_vocabulary(scores, range(-1, 2), 16)
     model = build_model(preset, vocab, {"d_model": 32, "layers": 1, "heads": 2, "d_token": 8, "dropout": 0.0})
+    model.repair = {}
     g = model.empty_grid(16)[None]
     with pytest.raises(ValueError, match="vocal part writing"):
         model.generate(g, ["bass"], steps=2, repair=RepairConfig(rounds=1))

@@ -1,5 +1,5 @@
-"""Graphs model files written before the bundle format, read as bundles (the domain plugin's ``legacy`` hook), and
-the one-off conversion of such a file into a bundle file.
+"""Graphs model files written before the bundle format, read as bundles (the domain plugin's ``legacy`` hook;
+:func:`morphogen.bundle.convert_file` rewrites such a file as a bundle file).
 
 The old format (``{"format": "morphogen", "config": {...}}`` in the safetensors metadata) held ``process``,
 ``denoiser``, ``dataset`` (the preset's dataset section), ``feature_names``, ``max_nodes``, ``node_count_hist``,
@@ -8,8 +8,6 @@ former names: ``"song"`` (now ``"score_norm"``) and ``"gdss"`` (now ``"noise_nor
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any, Mapping
 
 #: S4 ``step_rule`` values of earlier versions -> today's names
@@ -39,28 +37,3 @@ def upgrade_config(config: Mapping[str, Any]) -> dict[str, Any] | None:
             "domain_config": {"feature_names": list(config["feature_names"]), "max_nodes": int(config["max_nodes"]),
                               "node_count_hist": list(config["node_count_hist"]),
                               "molecules": config.get("kind", "molecule") == "molecule"}}
-
-
-def convert_file(src: str | os.PathLike, dst: str | os.PathLike, sampler: str | None = None,
-                 steps_trained: int | None = None, notes: Mapping[str, Any] | None = None) -> Path:
-    """Rewrite an old graphs model file as a bundle file with the same weights (the core's ``save``).
-
-    ``sampler``: a new default sampler (``NAME[:key=value,...]``, combined with the old one by the rule of
-    :mod:`morphogen.samplers.spec`; the old setting is kept in the notes); ``steps_trained`` and ``notes``: facts
-    the old file did not hold."""
-    from dataclasses import replace
-
-    from morphogen.bundle.store import load
-    from morphogen.train.checkpoint import load_model
-
-    model = load(src, domain="graphs")
-    weights, _ = load_model(model.source)
-    meta = model.metadata
-    extra = dict(meta.notes)
-    if sampler is not None:
-        extra["sampler_in_the_old_file"] = model.sampler_spec.to_dict()
-        model.sampler = model.sampler_spec.with_options(sampler).build()
-    extra.update(notes or {})
-    model.metadata = replace(meta, steps_trained=steps_trained if steps_trained is not None else meta.steps_trained,
-                             notes=extra)
-    return model.save(dst, weights)

@@ -42,19 +42,21 @@ class Harmonized:
     repair: dict | None = None
 
 
-def harmonize(model, scores: Sequence[NoteScore], targets: Sequence[str], steps: int = 100, seed: int = 0,
-              batch_size: int = 16, order: str = "ancestral", temperature: float = 1.0,
-              choice_noise: float = 0.0, repair: "RepairConfig | None" = None) -> Harmonized:
-    """Generate the ``targets`` tracks of each piece given its other tracks (the whole piece at once); ``order``,
-    ``temperature``, ``choice_noise`` and ``repair`` (a :class:`morphogen.music.models.repair.RepairConfig` or
-    None): see :meth:`MusicModel.generate`. ``nfe`` sums the batches' network evaluations; ``repair`` sums the batches'
+def harmonize(model, scores: Sequence[NoteScore], targets: Sequence[str], steps: int | None = None, seed: int = 0,
+              batch_size: int = 16, order: str | None = None, temperature: float | None = None,
+              choice_noise: float | None = None, repair: "RepairConfig | None" = None,
+              sampler: str | None = None) -> Harmonized:
+    """Generate the ``targets`` tracks of each piece given its other tracks (the whole piece at once); ``sampler``,
+    ``steps``, ``order``, ``temperature``, ``choice_noise`` and ``repair`` (a
+    :class:`morphogen.music.models.repair.RepairConfig`; None: the model's default): see
+    :meth:`MusicModel.generate` (None everywhere: the model's default setting). ``nfe`` sums the batches' network evaluations; ``repair`` sums the batches'
     repair reports."""
     out, grids, miss, orphan, nfe, rep = [], [], 0, 0, 0, None
     for start in range(0, len(scores), batch_size):
         part = list(scores[start: start + batch_size])
         g, lengths, enc = batch_grids(model, part)
-        res = model.generate(g, targets, steps=steps, seed=seed + start, lengths=lengths, order=order,
-                             temperature=temperature, choice_noise=choice_noise, repair=repair)
+        res = model.generate(g, targets, sampler=sampler, steps=steps, seed=seed + start, lengths=lengths,
+                             order=order, temperature=temperature, choice_noise=choice_noise, repair=repair)
         nfe += res.nfe
         if res.repair is not None:
             rep = _add_repair(rep, res.repair.as_dict())
@@ -104,14 +106,16 @@ def _clean(d: dict) -> dict:
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
 
 
-def evaluate(model, scores: Sequence[NoteScore], targets: Sequence[str] = ("alto", "tenor", "bass"), steps: int = 100,
-             num_t: int = 8, seed: int = 0, batch_size: int = 16, order: str = "ancestral",
-             temperature: float = 1.0, choice_noise: float = 0.0, repair: "RepairConfig | None" = None) -> dict:
+def evaluate(model, scores: Sequence[NoteScore], targets: Sequence[str] = ("alto", "tenor", "bass"),
+             steps: int | None = None, num_t: int = 8, seed: int = 0, batch_size: int = 16, order: str | None = None,
+             temperature: float | None = None, choice_noise: float | None = None,
+             repair: "RepairConfig | None" = None, sampler: str | None = None) -> dict:
     """NLL bounds (every track generated; ``targets`` given the rest) and harmonisation metrics of the generated
     pieces, with Bach's own pieces as the reference row; ``repair``: see :func:`harmonize`. Returns a JSON-ready
     dict (``nfe``: network evaluations of the generation, summed over batches, repair rounds included)."""
     from morphogen.music.metrics.harmonization import HarmonizationMetrics
     from morphogen.music.metrics.nll import NLLMeter, nll_bound
+    from morphogen.samplers.spec import SamplerSpec
 
     voices = list(model.track_names)
     nll_all, nll_tgt = NLLMeter(), NLLMeter()
@@ -119,15 +123,17 @@ def evaluate(model, scores: Sequence[NoteScore], targets: Sequence[str] = ("alto
         g, lengths, _ = batch_grids(model, scores[start: start + batch_size])
         nll_all.update(nll_bound(model, g, model.target_mask(g, voices, lengths), num_t, seed + start))
         nll_tgt.update(nll_bound(model, g, model.target_mask(g, list(targets), lengths), num_t, seed + start))
-    gen = harmonize(model, scores, targets, steps, seed, batch_size, order, temperature, choice_noise, repair)
+    gen = harmonize(model, scores, targets, steps, seed, batch_size, order, temperature, choice_noise, repair, sampler)
+    spec = model.sampling(sampler, steps, order, temperature, choice_noise)
+    repair = model.default_repair() if repair is None else repair
     m_gen, m_ref = HarmonizationMetrics(voices, list(targets)), HarmonizationMetrics(voices, list(targets))
     for s_gen, s_ref in zip(gen.scores, scores):
         m_gen.update(s_gen, reference=s_ref)
         m_ref.update(s_ref)
     return {
-        "pieces": len(scores), "targets": list(targets), "steps": steps,
-        "sampling": {"order": order, "temperature": temperature, "choice_noise": choice_noise,
-                     **(repair.as_options() if repair is not None else {})},
+        "pieces": len(scores), "targets": list(targets), "steps": spec.args.get("steps"),
+        "sampling": {"sampler": str(SamplerSpec(spec.name, {k: v for k, v in spec.args.items() if k != "rule"})),
+                     **repair.as_options()},
         "nfe": gen.nfe, "repair": gen.repair,
         "nll_all_tracks": _clean(nll_all.compute()), "nll_targets_given_rest": _clean(nll_tgt.compute()),
         "generated": _clean(m_gen.compute().as_dict()), "reference_bach": _clean(m_ref.compute().as_dict()),

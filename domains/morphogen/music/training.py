@@ -1,15 +1,13 @@
-"""Training a GETMusic model from a preset: data, vocabulary, process, denoiser, Lightning fit, model export.
+"""What music adds to the core's training: reading a preset's pieces, the vocabulary, the GETScore dataset, and
+the model built for that vocabulary; the fit itself is :func:`morphogen.train.entry.train_bundle`.
 
-Used by ``morphogen music train`` and the demo; everything it does is available to a notebook too.
+Used by ``morphogen music train``; everything it does is available to a notebook too.
 """
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
-
 
 from morphogen.music.data.notes import MusicDataError, NoteScore
 

@@ -9,7 +9,7 @@ m.to("cuda").save("copy.safetensors")
 """
 from morphogen.bundle.model import FORMAT, FORMAT_VERSION, BundleMetadata, ModelBundle
 from morphogen.bundle.preset import Preset, PresetError, load_preset, parse_preset
-from morphogen.bundle.store import load, resolve, shipped_models
+from morphogen.bundle.store import convert_file, load, resolve, shipped_models
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "BundleMetadata", "ModelBundle", "Preset", "PresetError", "load",
+__all__ = ["FORMAT", "FORMAT_VERSION", "BundleMetadata", "ModelBundle", "Preset", "PresetError", "convert_file", "load",
            "load_preset", "parse_preset", "resolve", "shipped_models"]

@@ -10,10 +10,13 @@ from __future__ import annotations
 import importlib
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from morphogen.bundle.model import FORMAT, ModelBundle
 from morphogen.train.checkpoint import CheckpointError
+
+if TYPE_CHECKING:
+    from morphogen.samplers.spec import SamplerSpec
 
 
 def _plugins() -> dict:
@@ -108,3 +111,35 @@ def load(name_or_path: str | os.PathLike, domain: str | None = None, device: str
         raise CheckpointError(f"{path}: cannot rebuild the model ({type(err).__name__}: {err})") from None
     bundle.source = path
     return bundle.to(device) if device is not None else bundle
+
+
+def convert_file(src: str | os.PathLike, dst: str | os.PathLike, *, domain: str | None = None,
+                 sampler: "str | SamplerSpec | None" = None, steps_trained: int | None = None,
+                 notes: Mapping[str, Any] | None = None, **domain_fields: Any) -> Path:
+    """Rewrite a model file (of any domain, in any format :func:`load` reads) as a bundle file with the same
+    weights, tensor for tensor (dtypes kept).
+
+    ``sampler``: a new default sampler (``NAME[:key=value,...]``, combined with the old one by the rule of
+    :mod:`morphogen.samplers.spec`; the old setting is kept in the notes); ``steps_trained``, ``notes`` and
+    ``domain_fields`` (attributes of the domain's bundle class, e.g. music's default ``repair``): facts the old
+    file did not hold."""
+    from dataclasses import replace
+
+    from morphogen.train.checkpoint import load_model
+
+    model = load(src, domain=domain)
+    weights, _ = load_model(model.source)
+    meta = model.metadata
+    extra = dict(meta.notes)
+    if sampler is not None:
+        extra["sampler_in_the_old_file"] = model.sampler_spec.to_dict()
+        model.sampler = model.sampler_spec.with_options(sampler).build()
+        model.sampler.check(model.process)
+    for name, value in domain_fields.items():
+        if not hasattr(model, name):
+            raise AttributeError(f"{type(model).__name__} has no field '{name}'")
+        setattr(model, name, value)
+    extra.update(notes or {})
+    model.metadata = replace(meta, steps_trained=steps_trained if steps_trained is not None else meta.steps_trained,
+                             notes=extra)
+    return model.save(dst, weights)

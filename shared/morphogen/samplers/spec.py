@@ -81,9 +81,10 @@ class SamplerSpec:
     def build(self):
         """The configured :class:`morphogen.samplers.base.Sampler`."""
         from morphogen.samplers.registry import get_sampler
+        from morphogen.utils.config import build
 
-        try:
-            return get_sampler(self.name, **dict(self.args))
+        try:  # nested specs (e.g. the rule of an unmasking sampler) are built; only morphogen classes are
+            return get_sampler(self.name, **{k: build(v) for k, v in self.args.items()})
         except TypeError as err:
             raise SamplerSpecError(f"sampler '{self}': {err}") from None
 

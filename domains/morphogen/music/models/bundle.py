@@ -1,4 +1,4 @@
-"""A trained GETMusic model as one object: vocabulary, track layout, joint process and denoiser.
+"""A trained GETMusic model as one object: vocabulary, track layout, joint process, denoiser, default sampler.
 
 A :class:`morphogen.bundle.ModelBundle` (one file format for every domain: safetensors weights + JSON configuration
 with the specs of process, denoiser and default sampler) whose domain data are the vocabulary and the track
@@ -9,36 +9,36 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from morphogen.bundle.model import ModelBundle
 from morphogen.music.data.dataset import FIELD
 from morphogen.music.data.getscore import GETScore
-from morphogen.bundle.model import ModelBundle
 from morphogen.music.data.vocabulary import PAD, Vocabulary
 
 if TYPE_CHECKING:
     from morphogen.music.models.repair import RepairConfig, RepairReport
+    from morphogen.samplers.spec import SamplerSpec
 
 #: the format of music model files written before the core bundle (read by :func:`upgrade_legacy`)
 LEGACY_FORMAT = "morphogen.music/1"
-SHIPPED_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
 
 
 @dataclass
 class Generation:
     """Generated grids (B, R, L) (source entries equal to the input exactly), the target mask used (B, R, L), the
-    number of network evaluations (sampling steps plus repair rounds) and, when repair rounds were asked for, what
-    they did (:class:`morphogen.music.models.repair.RepairReport`)."""
+    number of network evaluations (sampling steps plus repair rounds), when repair rounds ran, what they did
+    (:class:`morphogen.music.models.repair.RepairReport`), and the core sampler spec that generated them."""
 
     tokens: Tensor
     target_mask: Tensor
     nfe: int
     repair: "RepairReport | None" = None
+    sampler: "SamplerSpec | None" = None
 
 
 @dataclass(kw_only=True, eq=False)
@@ -104,77 +104,119 @@ class MusicModel(ModelBundle):
             cols = torch.arange(length)[None] < torch.tensor(list(lengths))[:, None]
         return rows[None, :, None] & cols[:, None, :]
 
+    def default_repair(self) -> "RepairConfig":
+        """The model's default repair stage (:attr:`repair`; no repair when it is empty)."""
+        from morphogen.music.models.repair import RepairConfig
+
+        return RepairConfig(**self.repair)
+
+    def sampling(self, sampler: "str | SamplerSpec | None" = None, steps: int | None = None,
+                 order: str | None = None, temperature: float | None = None,
+                 choice_noise: float | None = None) -> "SamplerSpec":
+        """The core sampler spec of a generation: the model's default combined with ``sampler`` / ``steps`` by the
+        core rule (:mod:`morphogen.samplers.spec`), then music's shorthands: ``order`` ``"ancestral"`` (the core
+        ancestral sampler: every masked cell revealed independently) or ``"confidence"`` / ``"random"`` (the core
+        ``unmask`` sampler), ``temperature`` and ``choice_noise`` (``unmask`` arguments; a temperature with another
+        sampler divides the logits, see :meth:`generate`). The ``unmask`` sampler always gets the
+        :class:`~morphogen.music.models.unmask.GETScoreRule` (pitch before duration)."""
+        from morphogen.music.models.unmask import GETScoreRule
+        from morphogen.samplers.spec import SamplerSpec
+        from morphogen.samplers.unmask import ORDERS
+        from morphogen.utils.config import spec_of
+
+        spec = self.sampler_spec.with_options(sampler, steps)
+        steps_now = {"steps": spec.args["steps"]} if "steps" in spec.args else {}
+        if order is not None:
+            if order == "ancestral":
+                spec = SamplerSpec("ancestral", steps_now)
+            elif order in ORDERS:
+                args = dict(spec.args) if spec.name == "unmask" else dict(steps_now)
+                args["order"] = order
+                if order != "confidence":
+                    args.pop("choice_noise", None)
+                spec = SamplerSpec("unmask", args)
+            else:
+                raise ValueError(f"order must be 'ancestral' or one of {ORDERS}, got {order!r}")
+        if spec.name == "unmask":
+            args = dict(spec.args)
+            if choice_noise is not None and args.get("order", "confidence") == "confidence":
+                args["choice_noise"] = float(choice_noise)  # the other orders have no choice to randomise
+            if temperature is not None:
+                args["temperature"] = float(temperature)
+            if args.get("rule") is None:
+                args["rule"] = spec_of(GETScoreRule(FIELD))
+            spec = SamplerSpec("unmask", args)
+        elif choice_noise:  # a choice noise without any order to apply it to
+            raise ValueError(f"choice noise is a setting of the confidence order (sampler 'unmask'), not of "
+                             f"'{spec.name}'")
+        return spec
+
     @torch.no_grad()
-    def generate(self, grids: Tensor, targets: Sequence[str], steps: int = 100, seed: int = 0,
-                 lengths: Sequence[int] | None = None, sampler: str = "ancestral", order: str = "ancestral",
-                 temperature: float = 1.0, choice_noise: float = 0.0,
+    def generate(self, grids: Tensor, targets: Sequence[str], *, sampler: "str | SamplerSpec | None" = None,
+                 steps: int | None = None, seed: int = 0, lengths: Sequence[int] | None = None,
+                 order: str | None = None, temperature: float | None = None, choice_noise: float | None = None,
                  repair: "RepairConfig | None" = None) -> Generation:
         """Generate the ``targets`` tracks of ``grids`` (B, R, L) given every other entry (source tracks, padding).
 
         Target rows are overwritten; everything else is kept exactly (imposed with ``Inpaint(mode="clean")``).
-        ``order``: ``"ancestral"`` (the default: the core sampler named by ``sampler``, every masked cell revealed
-        independently), or ``"confidence"`` / ``"random"``: the core's ordered unmasking
-        (:class:`morphogen.samplers.unmask.OrderedUnmasking`: as many cells per step as the schedule, chosen by model
-        confidence or at random) with the :class:`~morphogen.music.models.unmask.GETScoreRule` (pitch before
-        duration, so the two rows always agree); ``choice_noise``: MaskGIT's annealed randomness of the confidence
-        order (ignored by the other orders). ``temperature`` divides the logits (1 = as trained).
+        With no sampling arguments the model's default sampler and repair are used (for the shipped ``chorales``
+        model the setting the music benchmark measured best); ``sampler``, ``steps``, ``order``, ``temperature``,
+        ``choice_noise``: see :meth:`sampling`. ``temperature`` with a sampler other than ``unmask`` divides the
+        logits (1 = as trained).
 
-        ``repair`` (a :class:`morphogen.music.models.repair.RepairConfig` with ``rounds`` > 0) adds the repair stage
-        of :mod:`morphogen.music.models.repair` after the generation: rounds that re-mask the target-voice notes of
-        parallel fifths and octaves and resample them with the model (order "random" after ancestral sampling).
-        ``nfe`` counts every network evaluation, the repair's included (as reported by the core samplers).
-        Runs on the device of the denoiser's weights; returns CPU tensors.
+        ``repair`` (a :class:`morphogen.music.models.repair.RepairConfig`; None: :meth:`default_repair`; ``rounds``
+        0: none) adds the repair stage of :mod:`morphogen.music.models.repair` after the generation: rounds that
+        re-mask the target-voice notes of parallel fifths and octaves and resample them with the model (order
+        "random" after ancestral sampling). ``nfe`` counts every network evaluation, the repair's included (as
+        reported by the core samplers). Runs on the device of the denoiser's weights; returns CPU tensors.
         """
         from morphogen.guidance.inpaint import Inpaint
         from morphogen.music.models.repair import RepairConfig
-        from morphogen.music.models.unmask import GETScoreRule
-        from morphogen.samplers import get_sampler
-        from morphogen.samplers.unmask import ORDERS, OrderedUnmasking
 
         grids = torch.as_tensor(grids, dtype=torch.long)
         if grids.dim() == 2:
             grids = grids[None]
         if grids.shape[1] != 2 * len(self.track_names):
             raise ValueError(f"grids have {grids.shape[1]} rows, the model expects {2 * len(self.track_names)}")
-        if order != "ancestral" and order not in ORDERS:
-            raise ValueError(f"order must be 'ancestral' or one of {ORDERS}, got {order!r}")
-        if not temperature > 0:
+        if temperature is not None and not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
-        if repair is not None and not isinstance(repair, RepairConfig):
+        spec = self.sampling(sampler, steps, order, temperature, choice_noise)
+        repair = self.default_repair() if repair is None else repair
+        if not isinstance(repair, RepairConfig):
             raise TypeError(f"repair must be a RepairConfig, got {type(repair).__name__}")
-        repairing = repair is not None and repair.rounds > 0
-        if repairing:
+        if repair.rounds > 0:
             from morphogen.music.data.chorales import VOICES
 
             if not set(self.track_names) <= set(VOICES):
                 raise ValueError(f"repairing parallel fifths / octaves is a rule of vocal part writing; this model's "
                                  f"tracks {list(self.track_names)} are not all among {VOICES}")
-        device = next(self.denoiser.parameters()).device
+        core = spec.build()
+        core.check(self.process)
+        device = self.device
         mask = self.target_mask(grids, targets, lengths).to(device)
         g = torch.Generator(device=device).manual_seed(int(seed))
         self.denoiser.eval()
-        noise = choice_noise if order == "confidence" else 0.0
-        if order == "ancestral":
-            den = self.denoiser if temperature == 1.0 else _Tempered(self.denoiser, float(temperature))
-            core = get_sampler(sampler, steps=steps)
-        else:
-            den = self.denoiser
-            core = OrderedUnmasking(steps, order, noise, temperature, rule=GETScoreRule(FIELD))
+        den = self.denoiser
+        if spec.name != "unmask" and temperature not in (None, 1.0):
+            den = _Tempered(self.denoiser, float(temperature))
         grids = grids.to(device)
         fixed = Inpaint({FIELD: grids}, {FIELD: ~mask}, mode="clean")
         res = core.sample(self.process, den, {FIELD: tuple(grids.shape)}, masks={FIELD: mask}, fixed=fixed,
                           generator=g, device=device)
         out, nfe = res.fields[FIELD], res.nfe
         report = None
-        if repairing:
+        if repair.rounds > 0:
             from morphogen.music.models.repair import repair_parallels
 
+            unmask = spec.name == "unmask"
             voices = [i for i, n in enumerate(self.track_names) if n not in self.drum_tracks]
             out, report = repair_parallels(self.denoiser, self.process, self.vocab, voices, out, mask, repair,
-                                           order=order if order != "ancestral" else "random",
-                                           temperature=temperature, choice_noise=noise, generator=g, field=FIELD)
+                                           order=core.order if unmask else "random",
+                                           temperature=core.temperature if unmask else float(temperature or 1.0),
+                                           choice_noise=core.choice_noise if unmask else 0.0, generator=g,
+                                           field=FIELD)
             nfe += report.nfe
-        return Generation(out.cpu(), mask.cpu(), nfe, report)
+        return Generation(out.cpu(), mask.cpu(), nfe, report, spec)
 
     def empty_grid(self, length: int) -> Tensor:
         """(R, length) all ``<pad>``: a grid with no source (generate every target from scratch)."""

@@ -242,7 +242,7 @@ class RepairConfig:
 @torch.no_grad()
 def repair_parallels(denoiser, joint: JointProcess, vocab: Vocabulary, voice_tracks: list[int], x: Tensor,
                      target: Tensor, config: RepairConfig, *, order: str = "confidence", temperature: float = 1.0,
-                     choice_noise: float = 0.0, generator: torch.Generator | None = None, field: str = "score"
+                     choice_noise: float = 0.0, generator: torch.Generator | None = None, field: str = "tokens"
                      ) -> tuple[Tensor, RepairReport]:
     """Run up to ``config.rounds`` repair rounds (module documentation) on complete grids.
 
@@ -325,7 +325,7 @@ class PitchChoices(GETScoreRule):
         field: the GETScore field.
     """
 
-    def __init__(self, cells: Tensor, allowed: Tensor, field: str = "score"):
+    def __init__(self, cells: Tensor, allowed: Tensor, field: str = "tokens"):
         super().__init__(field)
         self.cells, self.allowed = cells.long(), allowed.bool()
 

@@ -34,7 +34,7 @@ class GETScoreRule(UnmaskRule):
         field: the name of the GETScore field.
     """
 
-    def __init__(self, field: str = "score"):
+    def __init__(self, field: str = "tokens"):
         self.field = field
 
     @staticmethod
