@@ -41,15 +41,19 @@ KEYS = ("range_share", "parallels_per_100", "parallel_fifths", "parallel_octaves
 
 
 def part_speed(model, steps_list, repeats: int) -> dict:
+    from morphogen.music.models.repair import RepairConfig
+
     grid = model.empty_grid(16 * model.steps_per_bar)[None]
     out = {}
+    off = RepairConfig()  # sampling only: no repair rounds
     for order, noise in (("ancestral", 0.0), ("confidence", 4.5)):
-        model.generate(grid, model.track_names, steps=5, seed=99, order=order, choice_noise=noise)  # warm-up
+        model.generate(grid, model.track_names, steps=5, seed=99, order=order, choice_noise=noise, repair=off)
         for steps in steps_list:
             times = []
             for r in range(repeats):
                 t0 = time.perf_counter()
-                res = model.generate(grid, model.track_names, steps=steps, seed=r, order=order, choice_noise=noise)
+                res = model.generate(grid, model.track_names, steps=steps, seed=r, order=order, choice_noise=noise,
+                                     repair=off)
                 times.append(time.perf_counter() - t0)
             out[f"{order}/{steps}"] = {"order": order, "choice_noise": noise, "steps": steps, "nfe": res.nfe,
                                        "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
@@ -61,6 +65,7 @@ def part_speed(model, steps_list, repeats: int) -> dict:
 def part_harmonize(model, steps_list, limit: int) -> dict:
     from morphogen.music.evaluation import harmonize, load_split
     from morphogen.music.metrics.harmonization import HarmonizationMetrics
+    from morphogen.music.models.repair import RepairConfig
 
     scores = load_split("chorales-test", None, limit)
     out = {}
@@ -71,7 +76,7 @@ def part_harmonize(model, steps_list, limit: int) -> dict:
     out["bach"] = {k: b[k] for k in KEYS if "overlap" not in k}
     for steps in steps_list:
         t0 = time.perf_counter()
-        gen = harmonize(model, scores, TARGETS, steps, 0, 16, "confidence", 1.0, 4.5)
+        gen = harmonize(model, scores, TARGETS, steps, 0, 16, "confidence", 1.0, 4.5, RepairConfig())  # no repair
         sec = time.perf_counter() - t0
         m = HarmonizationMetrics(model.track_names, TARGETS)
         for s_gen, s_ref in zip(gen.scores, scores):
