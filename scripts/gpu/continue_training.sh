@@ -15,13 +15,14 @@ set -u
 MINUTES=${MINUTES:-9}
 ACCEL=${ACCEL:-gpu}
 OUT=${OUT:-runs/gpu_out}
-QM9_FROM=${QM9_FROM:-domains/morphogen/graphs/checkpoints/qm9.safetensors}  # a path: names need the installed entry points
+QM9_FROM=${QM9_FROM:-qm9}
 PEROV_FROM=${PEROV_FROM:-perov_5}
 QM9_LR=${QM9_LR:-0.003}
 PEROV_LR=${PEROV_LR:-0.0005}
 RUNS=runs/gpu_continue
 mkdir -p "$OUT" "$RUNS"
-export PYTHONPATH="$PWD/shared:$PWD/domains${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 \
+python3 scripts/gpu/entry_points.py runs/entry_points > /dev/null  # domains, models and samplers by name, uninstalled
+export PYTHONPATH="$PWD/shared:$PWD/domains:$PWD/runs/entry_points${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 \
        MORPHOGEN_THREADS=1 PYTHONWARNINGS=ignore
 LIMIT=$(python3 -c "print(int(float('$MINUTES') * 60 + 45))")
 nvidia-smi --query-gpu=name,memory.total --format=csv > "$RUNS/gpu.txt" 2>&1

@@ -18,7 +18,8 @@ MUSIC_PRECISION=${MUSIC_PRECISION:-bf16}
 OUT=${OUT:-runs/gpu_out}
 RUNS=runs/gpu
 mkdir -p "$OUT" "$RUNS"
-export PYTHONPATH="$PWD/shared:$PWD/domains${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 \
+python3 scripts/gpu/entry_points.py runs/entry_points > /dev/null  # domains, models and samplers by name, uninstalled
+export PYTHONPATH="$PWD/shared:$PWD/domains:$PWD/runs/entry_points${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 \
        MORPHOGEN_THREADS=1 PYTHONWARNINGS=ignore
 LIMIT=$(python3 -c "print(int(float('$MINUTES') * 60 + 45))")
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$RUNS/gpu.txt" 2>&1
