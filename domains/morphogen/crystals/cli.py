@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from morphogen.cli.options import sampling_command, train_command
+from morphogen.cli.options import load_checkpoint, sampling_command, train_command
 from morphogen.cli.plugins import DomainPlugin
 
 app = typer.Typer(help="Crystal structure prediction and generation (CrysBFN, DiffCSP-style diffusion, flow "
@@ -20,9 +20,7 @@ PRESETS = "perov_5 | carbon_24 | mp_20 | mpts_52, or a YAML path"
 
 def _load_for(sampling, task: str):
     """The model of ``--checkpoint`` on ``--device``, refused unless it does ``task``, with its sampler checked."""
-    from morphogen.crystals.experiment import load_model
-
-    model = load_model(sampling.checkpoint, device=sampling.device)
+    model = load_checkpoint(sampling.checkpoint, "crystals", device=sampling.device)
     if model.task != task:
         other = "generate" if model.task == "gen" else "predict"
         raise typer.BadParameter(f"this is a {model.task} model; use '{other}'", param_hint="--checkpoint")

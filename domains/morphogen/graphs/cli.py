@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from morphogen.cli.options import SamplingOptions, TrainRequest, sampling_command, train_command
+from morphogen.cli.options import SamplingOptions, TrainRequest, load_checkpoint, sampling_command, train_command
 from morphogen.cli.plugins import DomainPlugin
 
 PRESETS = "qm9 | zinc250k | moses | community_small | ego_small | grid | enzymes, or a YAML path"
@@ -76,22 +76,13 @@ def sample(
     if num_samples < 1:
         raise typer.BadParameter(f"must be >= 1, got {num_samples}", param_hint="--num-samples")
     configure_threads()
-    model = _load(sampling.checkpoint)
+    model = load_checkpoint(sampling.checkpoint, "graphs")
     try:
         info = write_samples(model, sampling.out, num_samples, sampler=sampling.sampler, steps=sampling.steps,
                              seed=sampling.seed, batch_size=sampling.batch_size, device=sampling.device)
     except (SamplerSpecError, IncompatibleSamplerError) as err:
         raise typer.BadParameter(str(err), param_hint="--sampler") from None
     typer.echo(json.dumps(info.as_dict(), indent=2))
-
-
-def _load(checkpoint: str):
-    from morphogen.bundle.store import load
-
-    try:
-        return load(checkpoint, domain="graphs")
-    except FileNotFoundError as err:
-        raise typer.BadParameter(str(err), param_hint="--checkpoint") from None
 
 
 @app.command()

@@ -3,16 +3,17 @@ everything heavy is imported inside the commands."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import typer
 
-from morphogen.cli.options import SAMPLER_HELP, SamplingOptions, TrainRequest, sampling_command, train_command
+from morphogen.cli.options import (
+    SAMPLER_HELP, SamplingOptions, TrainRequest, add_options, load_checkpoint, option, sampling_command, train_command,
+)
 from morphogen.cli.plugins import DemoResult, DomainPlugin
 
-if TYPE_CHECKING:
-    from morphogen.music.models.repair import RepairConfig
 
 app = typer.Typer(help="Symbolic music: any-track generation with masked discrete diffusion (GETMusic).",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -61,83 +62,86 @@ def prepare(
     typer.echo(f"wrote {path}: {len(tr)} training and {len(va)} validation pieces")
 
 
-# music's own sampling options, shared by `generate` and `evaluate` (one definition, so the two cannot drift apart);
-# each refines the model's default sampler (None: as the model says)
-_ORDER = typer.Option(None, "--order", help="ancestral (every masked cell revealed independently) | confidence "
-                      "(MaskGIT: the most probable cells first) | random; the last two are the core `unmask` sampler "
-                      "and reveal pitch before duration, so the rows always agree (default: the model's).")
-_TEMPERATURE = typer.Option(None, "--temperature", help="Divides the logits (1 = the model's distribution, < 1 "
-                            "sharper; default: the model's).")
-_CHOICE_NOISE = typer.Option(None, "--choice-noise", help="--order confidence: MaskGIT's annealed Gumbel noise on "
-                             "the choice of cells (0 = greedy; MaskGIT uses 4.5; default: the model's).")
-_REPAIR_ROUNDS = typer.Option(None, "--repair-rounds", help="Repair parallel fifths/octaves after sampling: up to N "
-                              "rounds that re-mask the target-voice notes of each parallel and resample them with "
-                              "the model (0 = off; default: the model's).")
-_REPAIR_STEPS = typer.Option(None, "--repair-steps", help="Network evaluations per repair round.")
-_REPAIR_CONTEXT = typer.Option(None, "--repair-context", help="Notes either side of an offending note re-masked "
-                               "with it.")
-_REPAIR_GROWTH = typer.Option(None, "--repair-growth", help="Widen the re-masked window by this many notes either "
-                              "side for each earlier round in a row that found a parallel at the same spot (0 = "
-                              "fixed --repair-context).")
-_REPAIR_ACCEPT = typer.Option(None, "--repair-accept", help="all (keep every refill: the model alone) | no-worse "
-                              "(undo a piece's refill that added parallels: the model proposes, the parallel count "
-                              "decides; a rule-based selection).")
-_REPAIR_CONSTRAIN = typer.Option(None, "--repair-constrain/--no-repair-constrain", help="Make the last repair round "
-                                 "a hard constraint: redraw each offending note's pitch among tokens that make no "
-                                 "parallel (a rule-based filter).")
+@dataclass(frozen=True)
+class MusicSettings:
+    """Music's own sampling options (shared by `generate` and `evaluate`), each refining the model's default:
+    ``order``, ``temperature``, ``choice_noise`` (see :meth:`MusicModel.sampling`) and the ``repair_*`` options
+    (:class:`morphogen.music.models.repair.RepairConfig` fields; None: the model's)."""
+
+    order: Optional[str] = None
+    temperature: Optional[float] = None
+    choice_noise: Optional[float] = None
+    repair: dict = field(default_factory=dict)
+
+    def resolve(self, model, sampler: Optional[str], steps: Optional[int]):
+        """(sampler spec, RepairConfig) for ``model``, checked before any work (a bad value names its option)."""
+        from morphogen.music.models.repair import RepairConfig, RepairConfigError
+
+        if self.temperature is not None and not self.temperature > 0:
+            raise typer.BadParameter("must be positive", param_hint="--temperature")
+        if self.choice_noise is not None and self.choice_noise < 0:
+            raise typer.BadParameter("must be >= 0", param_hint="--choice-noise")
+        try:
+            spec = model.sampling(sampler, steps, self.order, self.temperature, self.choice_noise)
+            spec.build().check(model.process)
+        except (ValueError, TypeError) as err:
+            hint = "--order" if "order" in str(err) and self.order is not None else "--sampler"
+            raise typer.BadParameter(str(err), param_hint=hint) from None
+        try:
+            repair = RepairConfig(**{**model.repair, **{k: v for k, v in self.repair.items() if v is not None}})
+        except RepairConfigError as err:
+            raise typer.BadParameter(str(err), param_hint=f"--repair-{err.setting}") from None
+        return spec, repair
 
 
-def _repair(model, **options) -> "RepairConfig":
-    """The model's default repair with the given ``--repair-*`` options changed (a bad value names its option)."""
-    from morphogen.music.models.repair import RepairConfig, RepairConfigError
+def _music_params():
+    O = typer.Option  # noqa: N806
+    return [
+        option("order", Optional[str], O(None, "--order", help="ancestral (every masked cell revealed independently) | "
+               "confidence (MaskGIT: the most probable cells first) | random; the last two are the core `unmask` "
+               "sampler and reveal pitch before duration, so the rows always agree (default: the model's).")),
+        option("temperature", Optional[float], O(None, "--temperature", help="Divides the logits (1 = the model's "
+               "distribution, < 1 sharper; default: the model's).")),
+        option("choice_noise", Optional[float], O(None, "--choice-noise", help="--order confidence: MaskGIT's "
+               "annealed Gumbel noise on the choice of cells (0 = greedy; MaskGIT uses 4.5; default: the model's).")),
+        option("repair_rounds", Optional[int], O(None, "--repair-rounds", help="Repair parallel fifths/octaves after "
+               "sampling: up to N rounds that re-mask the target-voice notes of each parallel and resample them with "
+               "the model (0 = off; default: the model's).")),
+        option("repair_steps", Optional[int], O(None, "--repair-steps", help="Network evaluations per repair round.")),
+        option("repair_context", Optional[int], O(None, "--repair-context", help="Notes either side of an offending "
+               "note re-masked with it.")),
+        option("repair_constrain", Optional[bool], O(None, "--repair-constrain/--no-repair-constrain", help="Make the "
+               "last repair round a hard constraint: redraw each offending note's pitch among tokens that make no "
+               "parallel (a rule-based filter).")),
+        option("repair_growth", Optional[int], O(None, "--repair-growth", help="Widen the re-masked window by this "
+               "many notes either side for each earlier round in a row that found a parallel at the same spot (0 = "
+               "fixed --repair-context).")),
+        option("repair_accept", Optional[str], O(None, "--repair-accept", help="all (keep every refill: the model "
+               "alone) | no-worse (undo a piece's refill that added parallels: the model proposes, the parallel "
+               "count decides; a rule-based selection).")),
+    ]
 
-    try:
-        return RepairConfig(**{**model.repair, **{k: v for k, v in options.items() if v is not None}})
-    except RepairConfigError as err:
-        raise typer.BadParameter(str(err), param_hint=f"--repair-{err.setting}") from None
+
+def _music_settings(v: dict) -> MusicSettings:
+    return MusicSettings(v["order"], v["temperature"], v["choice_noise"],
+                         {k[len("repair_"):]: x for k, x in v.items() if k.startswith("repair_")})
 
 
-def _spec(model, sampler, steps, order, temperature, choice_noise):
-    """Check the sampling options against the model before any work (a bad value names its option)."""
-    if temperature is not None and not temperature > 0:
-        raise typer.BadParameter("must be positive", param_hint="--temperature")
-    if choice_noise is not None and choice_noise < 0:
-        raise typer.BadParameter("must be >= 0", param_hint="--choice-noise")
-    try:
-        spec = model.sampling(sampler, steps, order, temperature, choice_noise)
-        spec.build().check(model.process)
-    except (ValueError, TypeError) as err:
-        hint = "--order" if "order" in str(err) and order is not None else "--sampler"
-        raise typer.BadParameter(str(err), param_hint=hint) from None
-    return spec
-
-
-def _load(checkpoint: str):
-    from morphogen.bundle import load
-
-    try:
-        return load(checkpoint, domain="music")
-    except FileNotFoundError as err:
-        raise typer.BadParameter(str(err), param_hint="--checkpoint") from None
+def music_options(fn):
+    """Give a command music's sampling options; ``fn`` takes ``settings: MusicSettings``."""
+    return add_options(fn, "settings", _music_params(), _music_settings)
 
 
 @app.command()
 @sampling_command(out_default=Path("outputs/music"))
+@music_options
 def generate(
     sampling: SamplingOptions,
+    settings: MusicSettings,
     input: Optional[Path] = typer.Option(None, "--input", help="A .mid / .musicxml / .mxl whose tracks are sources."),
     targets: Optional[str] = typer.Option(None, "--targets", help="Comma-separated tracks to generate "
                                           "(default: every track the input lacks; all tracks without --input)."),
     bars: int = typer.Option(16, "--bars", min=1, help="Length without --input."),
-    order: Optional[str] = _ORDER,
-    temperature: Optional[float] = _TEMPERATURE,
-    choice_noise: Optional[float] = _CHOICE_NOISE,
-    repair_rounds: Optional[int] = _REPAIR_ROUNDS,
-    repair_steps: Optional[int] = _REPAIR_STEPS,
-    repair_context: Optional[int] = _REPAIR_CONTEXT,
-    repair_constrain: Optional[bool] = _REPAIR_CONSTRAIN,
-    repair_growth: Optional[int] = _REPAIR_GROWTH,
-    repair_accept: Optional[str] = _REPAIR_ACCEPT,
 ) -> None:
     """Generate target tracks given the input's other tracks (with no sampling options: the model's default
     sampler and repair, for the shipped chorales model the measured best); writes OUT/<stem>.mid, .musicxml, .png."""
@@ -145,12 +149,8 @@ def generate(
     from morphogen.utils.threads import configure_threads
 
     configure_threads()
-    model = _load(sampling.checkpoint)
-    spec = _spec(model, sampling.sampler, sampling.steps, order, temperature, choice_noise)
-    repair = _repair(model, rounds=repair_rounds, steps=repair_steps, context=repair_context,
-                     constrain=repair_constrain, growth=repair_growth, accept=repair_accept)
-    if sampling.device:
-        model.to(sampling.device)
+    model = load_checkpoint(sampling.checkpoint, "music", device=sampling.device)
+    spec, repair = settings.resolve(model, sampling.sampler, sampling.steps)
     score = read_input(model, input) if input is not None else None
     try:
         tgt = choose_targets(model, score, targets)
@@ -165,7 +165,9 @@ def generate(
 
 
 @app.command()
+@music_options
 def evaluate(
+    settings: MusicSettings,
     checkpoint: str = typer.Option(..., "--checkpoint", help="A model file, run folder or shipped model name."),
     split: str = typer.Option("jsb-test", "--split", help="jsb-test | jsb-valid | jsb-train | chorales-test"),
     data: Optional[Path] = typer.Option(None, "--data", help="JSB folder (default: <data root>/music/jsb, the data "
@@ -177,15 +179,6 @@ def evaluate(
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Evaluate only the first N pieces."),
     out: Path = typer.Option(Path("outputs/music/metrics.json"), "--out", help="JSON file to write."),
     seed: int = typer.Option(0, "--seed"),
-    order: Optional[str] = _ORDER,
-    temperature: Optional[float] = _TEMPERATURE,
-    choice_noise: Optional[float] = _CHOICE_NOISE,
-    repair_rounds: Optional[int] = _REPAIR_ROUNDS,
-    repair_steps: Optional[int] = _REPAIR_STEPS,
-    repair_context: Optional[int] = _REPAIR_CONTEXT,
-    repair_constrain: Optional[bool] = _REPAIR_CONSTRAIN,
-    repair_growth: Optional[int] = _REPAIR_GROWTH,
-    repair_accept: Optional[str] = _REPAIR_ACCEPT,
 ) -> None:
     """NLL bound per 16th frame and harmonisation metrics (with Bach's pieces as reference); writes JSON."""
     from morphogen.music.evaluation import evaluate as run
@@ -195,10 +188,8 @@ def evaluate(
     from morphogen.utils.threads import configure_threads
 
     configure_threads()
-    model = _load(checkpoint)
-    spec = _spec(model, sampler, steps, order, temperature, choice_noise)
-    repair = _repair(model, rounds=repair_rounds, steps=repair_steps, context=repair_context,
-                     constrain=repair_constrain, growth=repair_growth, accept=repair_accept)
+    model = load_checkpoint(checkpoint, "music")
+    spec, repair = settings.resolve(model, sampler, steps)
     try:
         tgt = parse_targets(targets, model.track_names)
     except ValueError as err:

@@ -122,9 +122,15 @@ def _sampling_params(out_default: Path | None) -> list[inspect.Parameter]:
 SAMPLING_OPTION_NAMES = tuple(p.name for p in _sampling_params(None))
 
 
-def _combine(fn: Callable, target: str, shared: list[inspect.Parameter], build: Callable[[dict], Any]) -> Callable:
+def option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    """One option parameter for :func:`add_options` (``default`` is a ``typer.Option(...)``)."""
+    return _param(name, annotation, default)
+
+
+def add_options(fn: Callable, target: str, shared: list[inspect.Parameter], build: Callable[[dict], Any]) -> Callable:
     """A function typer sees with ``fn``'s own parameters (minus ``target``) plus ``shared``, calling ``fn`` with
-    ``target=build(shared values)``."""
+    ``target=build(shared values)``: how a group of options is defined once and given to several commands (the
+    shared train and sampling options below; a domain's own group, e.g. music's repair options)."""
     sig = inspect.signature(fn)
     hints = typing.get_type_hints(fn)
     own = [p.replace(annotation=hints.get(p.name, p.annotation), kind=inspect.Parameter.KEYWORD_ONLY)
@@ -173,13 +179,25 @@ def _train_request(v: dict) -> TrainRequest:
 
 def train_command(fn: Callable) -> Callable:
     """Give a domain's train command the shared training options; ``fn`` takes ``request: TrainRequest``."""
-    return _combine(fn, "request", _train_params(), _train_request)
+    return add_options(fn, "request", _train_params(), _train_request)
 
 
 def sampling_command(fn: Callable | None = None, *, out_default: Path | None = None) -> Callable:
     """Give a domain's sampling command the shared sampling options; ``fn`` takes ``sampling: SamplingOptions``.
     ``out_default``: a default output folder (None: ``--out`` is required)."""
     def deco(f: Callable) -> Callable:
-        return _combine(f, "sampling", _sampling_params(out_default), lambda v: SamplingOptions(**v))
+        return add_options(f, "sampling", _sampling_params(out_default), lambda v: SamplingOptions(**v))
 
     return deco(fn) if fn is not None else deco
+
+
+def load_checkpoint(name_or_path: str, domain: str, device: str | None = None):
+    """:func:`morphogen.bundle.load` for a command: a model that cannot be found or read is an error of
+    ``--checkpoint`` (one line, the places looked at), not a traceback."""
+    from morphogen.bundle.store import load
+    from morphogen.train.checkpoint import CheckpointError
+
+    try:
+        return load(name_or_path, domain=domain, device=device)
+    except (FileNotFoundError, CheckpointError) as err:
+        raise typer.BadParameter(str(err), param_hint="--checkpoint") from None
