@@ -75,7 +75,10 @@ class SamplerSpec:
         return {"name": self.name, "args": dict(self.args)}
 
     def __str__(self) -> str:
-        opts = ",".join(f"{k}={v}" for k, v in self.args.items())
+        def show(v):  # a nested object spec (e.g. an unmasking rule) by its class name
+            return v["class"].rsplit(".", 1)[-1] if isinstance(v, Mapping) and "class" in v else v
+
+        opts = ",".join(f"{k}={show(v)}" for k, v in self.args.items())
         return f"{self.name}:{opts}" if opts else self.name
 
     def build(self):
