@@ -1,8 +1,10 @@
 """The error every molecule reader raises for bad input: it names the file and the line or record."""
 from __future__ import annotations
 
+from morphogen.errors import DataError
 
-class MoleculeDataError(ValueError):
+
+class MoleculeDataError(DataError):
     """Bad input in a molecule file or record. ``where`` is ``"path:line"`` or ``"<record k>"``; ``reason`` says
     what is wrong with it."""
 

@@ -17,6 +17,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from morphogen.errors import MorphogenError
 from morphogen.utils.config import Configurable
 
 
@@ -59,7 +60,7 @@ class Corrupted:
     aux: dict[str, Tensor] = field(default_factory=dict)
 
 
-class ProcessError(ValueError):
+class ProcessError(MorphogenError, ValueError):
     """Raised for inputs a process cannot handle (wrong shape, dtype, NaN, unknown prediction kind)."""
 
 

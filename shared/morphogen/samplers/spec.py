@@ -14,8 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from morphogen.errors import MorphogenError
 
-class SamplerSpecError(ValueError):
+
+class SamplerSpecError(MorphogenError, ValueError):
     """A sampler spec that cannot be parsed (names the offending text)."""
 
 

@@ -14,8 +14,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from morphogen.errors import MorphogenError
 
-class CheckpointError(RuntimeError):
+
+class CheckpointError(MorphogenError, RuntimeError):
     """A checkpoint file that is missing, truncated, corrupt or not a Morphogen checkpoint."""
 
 

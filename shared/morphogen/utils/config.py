@@ -11,10 +11,12 @@ import importlib
 import inspect
 from typing import Any
 
+from morphogen.errors import MorphogenError
+
 ALLOWED_PREFIXES = ["morphogen."]
 
 
-class ConfigError(ValueError):
+class ConfigError(MorphogenError, ValueError):
     """A spec that cannot be built (unknown class, disallowed module, bad arguments)."""
 
 

@@ -7,10 +7,12 @@ import types
 import typing
 from typing import Any, Mapping, TypeVar
 
+from morphogen.errors import MorphogenError
+
 T = TypeVar("T")
 
 
-class TypedConfigError(ValueError):
+class TypedConfigError(MorphogenError, ValueError):
     """A configuration block with an unknown key or a value of the wrong type."""
 
 

@@ -14,9 +14,10 @@ import warnings
 from pathlib import Path
 
 from morphogen.crystals.data.structures import CrystalRecord, record_from_structure
+from morphogen.errors import DataError
 
 
-class CifParseError(ValueError):
+class CifParseError(DataError):
     """A record of a CSV whose CIF could not be read; ``path``, ``row`` (0-based data row), ``line`` (1-based line
     of the file where the record starts) and ``material_id`` name it."""
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from morphogen.errors import DataError
+
 STEPS_PER_QUARTER = 4
 
 
-class MusicDataError(ValueError):
+class MusicDataError(DataError):
     """A file or record that cannot be turned into a score; the message names the file (and record) and why."""
 
 
