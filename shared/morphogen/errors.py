@@ -14,3 +14,7 @@ class DataError(MorphogenError, ValueError):
 class PreparedDataError(DataError):
     """A prepared (pre-featurised) data file that is damaged, of another format version, or made with options
     other than the ones asked for."""
+
+
+class NotFoundError(MorphogenError, FileNotFoundError):
+    """A preset, model or data file that is not where it was looked for (the message lists the places)."""

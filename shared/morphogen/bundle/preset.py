@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from morphogen.errors import NotFoundError
 from morphogen.samplers.spec import SamplerSpec
 from morphogen.train.config import TrainConfig
 from morphogen.utils.typed import TypedConfigError
@@ -125,7 +126,7 @@ def load_preset(name_or_path: str | os.PathLike, preset_dir: Path, domain: str) 
         p = Path(preset_dir) / f"{name_or_path}.yaml"
     if not p.is_file():
         known = sorted(q.stem for q in Path(preset_dir).glob("*.yaml"))
-        raise FileNotFoundError(f"no {domain} preset '{name_or_path}' (shipped presets: {known}, or give a YAML path)")
+        raise NotFoundError(f"no {domain} preset '{name_or_path}' (shipped presets: {known}, or give a YAML path)")
     try:
         with open(p, encoding="utf-8") as fh:
             raw = yaml.safe_load(fh)

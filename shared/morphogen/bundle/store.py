@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from morphogen.bundle.model import FORMAT, ModelBundle
+from morphogen.errors import NotFoundError
 from morphogen.train.checkpoint import CheckpointError
 
 if TYPE_CHECKING:
@@ -60,10 +61,10 @@ def resolve(name_or_path: str | os.PathLike, domain: str | None = None) -> Path:
     if len(hits) == 1:
         return hits[0]
     if len(hits) > 1:
-        raise FileNotFoundError(f"model name '{text}' exists in several domains: "
+        raise NotFoundError(f"model name '{text}' exists in several domains: "
                                 f"{[k for k in models if k.endswith('/' + text)]}; name one as DOMAIN/NAME")
     where = f"domain '{domain}'" if domain else "any installed domain"
-    raise FileNotFoundError(f"no model '{name_or_path}': not a file or run folder, and no model of that name in "
+    raise NotFoundError(f"no model '{name_or_path}': not a file or run folder, and no model of that name in "
                             f"{where} (known: {sorted(models) or 'none'})")
 
 

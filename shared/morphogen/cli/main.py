@@ -77,8 +77,22 @@ def _register_domains() -> None:
 
 
 def main() -> None:
+    """The ``morphogen`` command. An error of the project's own kinds (``morphogen.errors.MorphogenError``: bad data,
+    preset, checkpoint, configuration, sampler) prints one line naming the file, record or option and exits with 2;
+    ``MORPHOGEN_DEBUG=1`` shows its traceback. Any other exception keeps its traceback."""
+    import os
+    import sys
+
+    from morphogen.errors import MorphogenError
+
     _register_domains()
-    app()
+    try:
+        app()
+    except MorphogenError as err:
+        if os.environ.get("MORPHOGEN_DEBUG", "").strip() not in ("", "0"):
+            raise
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":
