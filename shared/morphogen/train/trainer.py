@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import ModelCheckpoint, Timer
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint, Timer
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from morphogen.train.checkpoint import atomic_write
 
@@ -28,6 +29,31 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         import torch
 
         atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
+
+
+class TrainingStopped(SystemExit):
+    """Training ended by a signal (SIGTERM, SIGINT) after its last checkpoint was written: exit code 128 + signal."""
+
+
+class SaveLastOnStop(Callback):
+    """Writes ``last.ckpt`` when training ends between the regular checkpoints: at its end (``max_steps``,
+    ``max_time``) and when it is stopped by SIGTERM or SIGINT, so the next call resumes from the last step, not
+    from the last multiple of the checkpoint interval. Nothing is written before the first optimiser step (a
+    run that fails while starting never overwrites a good checkpoint)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    def _save(self, trainer: L.Trainer) -> None:
+        if trainer.global_step > 0 and not trainer.sanity_checking:
+            trainer.save_checkpoint(str(self.path))
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self._save(trainer)
+
+    def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
+        if isinstance(exception, (KeyboardInterrupt, SIGTERMException)):
+            self._save(trainer)
 
 
 class SessionTimer(Timer):
@@ -86,6 +112,7 @@ def build_trainer(
     if max_time is not None:
         cbs.append(SessionTimer(duration=max_time, interval="step"))
     if checkpoint_every_n_epochs or checkpoint_every_n_steps:
+        cbs.append(SaveLastOnStop(out / "checkpoints" / "last.ckpt"))
         cbs.append(
             ModelCheckpoint(
                 dirpath=str(out / "checkpoints"),
@@ -127,8 +154,17 @@ def last_checkpoint(out_dir: str | os.PathLike) -> Path | None:
 def fit(module: L.LightningModule, train_loader, val_loader=None, out_dir: str | os.PathLike = "runs/run",
         resume: bool = True, **trainer_kwargs: Any) -> L.Trainer:
     """Fit, resuming from ``out_dir/checkpoints/last.ckpt`` when it exists and ``resume`` is set (the checkpoint
-    is read with ``weights_only=True``)."""
+    is read with ``weights_only=True``). SIGTERM (a batch scheduler's stop) is handled like SIGINT: the last step's
+    checkpoint is written, a message printed, and :class:`TrainingStopped` exits with 143 (Lightning's own
+    SIGTERM exit would be 0); SIGINT exits with 1 after the same checkpoint."""
     trainer = build_trainer(out_dir, **trainer_kwargs)
     ckpt = last_checkpoint(out_dir) if resume else None
-    trainer.fit(module, train_loader, val_loader, ckpt_path=str(ckpt) if ckpt else None, weights_only=True)
+    try:
+        trainer.fit(module, train_loader, val_loader, ckpt_path=str(ckpt) if ckpt else None, weights_only=True)
+    except SIGTERMException:
+        saved = last_checkpoint(out_dir)
+        print(f"training stopped by SIGTERM at step {trainer.global_step}; "
+              f"{'resumable checkpoint ' + str(saved) if saved else 'no checkpoint written (no step done)'}",
+              flush=True)
+        raise TrainingStopped(143) from None
     return trainer
