@@ -2,7 +2,9 @@
 
 ``@train_command`` adds the training options to a domain's ``train`` command and hands them over as one
 :class:`morphogen.train.options.TrainOptions` (parameter ``options``); ``@sampling_command`` adds the sampling
-options as :class:`SamplingOptions` (parameter ``sampling``). A domain's command declares only its own options::
+options as :class:`SamplingOptions` (parameter ``sampling``), and holds ``--out`` for the run: the folder is
+checked for being writable before any work, and a second run into it fails at once
+(:func:`morphogen.utils.outputs.exclusive_output`). A domain's command declares only its own options::
 
     @app.command()
     @train_command
@@ -186,7 +188,21 @@ def sampling_command(fn: Callable | None = None, *, out_default: Path | None = N
     """Give a domain's sampling command the shared sampling options; ``fn`` takes ``sampling: SamplingOptions``.
     ``out_default``: a default output folder (None: ``--out`` is required)."""
     def deco(f: Callable) -> Callable:
-        return add_options(f, "sampling", _sampling_params(out_default), lambda v: SamplingOptions(**v))
+        @functools.wraps(f)
+        def held(*args, sampling: SamplingOptions, **kwargs):
+            from morphogen.utils.outputs import OutputError, exclusive_output
+
+            try:
+                lock = exclusive_output(sampling.out)
+                lock.__enter__()
+            except OutputError as err:
+                raise typer.BadParameter(str(err), param_hint="--out") from None
+            try:
+                return f(*args, sampling=sampling, **kwargs)
+            finally:
+                lock.__exit__(None, None, None)
+
+        return add_options(held, "sampling", _sampling_params(out_default), lambda v: SamplingOptions(**v))
 
     return deco(fn) if fn is not None else deco
 
