@@ -70,3 +70,19 @@ def test_a_second_run_into_the_same_folder_fails_at_once(tmp_path):
         p.communicate("\n", timeout=30)
     with exclusive_output(tmp_path / "o") as held:  # free again once the holder ended
         assert held == tmp_path / "o"
+
+
+def test_a_refused_run_leaves_no_new_folder(tmp_path):
+    app = typer.Typer()
+
+    @app.command()
+    @sampling_command(out_default=None)
+    def sample(sampling):
+        raise typer.BadParameter("no", param_hint="--sampler")
+
+    @app.command()
+    def other():
+        pass
+
+    r = CliRunner().invoke(app, ["sample", "--checkpoint", "m", "--out", str(tmp_path / "new")])
+    assert r.exit_code == 2 and not (tmp_path / "new").exists()

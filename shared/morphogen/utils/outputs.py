@@ -35,9 +35,11 @@ def prepare_output_dir(path: str | os.PathLike) -> Path:
 def exclusive_output(path: str | os.PathLike) -> Iterator[Path]:
     """Hold ``path`` for this run: a second run into the same folder fails at once, naming the folder and the
     process that holds it, instead of mixing its files with this run's. The lock is released on exit (also when
-    the process dies: it is an OS file lock)."""
+    the process dies: it is an OS file lock). A folder this call created is removed again when the run wrote
+    nothing into it (a run refused after its options were read leaves no trace)."""
     import fcntl
 
+    created = not Path(path).exists()
     p = prepare_output_dir(path)
     fh = open(p / LOCK_NAME, "a+")
     try:
@@ -58,3 +60,6 @@ def exclusive_output(path: str | os.PathLike) -> Iterator[Path]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
         finally:
             fh.close()
+        if created and [q.name for q in p.iterdir()] == [LOCK_NAME]:
+            (p / LOCK_NAME).unlink()
+            p.rmdir()
