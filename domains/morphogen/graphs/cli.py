@@ -22,7 +22,7 @@ def prepare(
     preset: str = typer.Option(..., help=PRESETS),
     out: Path = typer.Option(..., help="the prepared file to write (safetensors)"),
     data: Optional[str] = typer.Option(None, help="dataset file or folder (default: qm9pack for qm9, ../shared/data otherwise)"),
-    limit: Optional[int] = typer.Option(None, help="keep only the first N training graphs"),
+    limit: Optional[int] = typer.Option(None, min=1, help="keep only the first N training graphs"),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="skip unusable molecules (reported) instead of failing"),
 ):
     """Featurise a preset's data once into a safetensors file; `train --data OUT` then needs no RDKit, networkx
@@ -40,8 +40,9 @@ def prepare(
 @train_command
 def train(
     request: TrainRequest,
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Override the preset's epochs (--max-steps wins)."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N training graphs."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1,
+                                         help="Override the preset's epochs (--max-steps wins)."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Use only the first N training graphs."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip unusable molecules (reported) instead of "
                                       "failing."),
 ):
@@ -50,8 +51,6 @@ def train(
     from morphogen.graphs.pipeline import train as _train
     from morphogen.utils.threads import configure_threads
 
-    if epochs is not None and epochs < 1:
-        raise typer.BadParameter(f"must be >= 1, got {epochs}", param_hint="--epochs")
     configure_threads()
     res = _train(request.preset, request.out_dir("graphs"), request.data, request.options, epochs=epochs,
                  limit=limit, skip_invalid=skip_invalid)
@@ -62,7 +61,7 @@ def train(
 @sampling_command(out_default=Path("samples/graphs"))
 def sample(
     sampling: SamplingOptions,
-    num_samples: int = typer.Option(1000, "--num-samples", help="Graphs to draw."),
+    num_samples: int = typer.Option(1000, "--num-samples", min=1, help="Graphs to draw."),
 ):
     """Sample; writes OUT/samples.smi (molecules, one line per sample) or OUT/graphs.json, OUT/grid.png and
     OUT/sampling.json. With no --sampler / --steps: the model's default (qm9: S4 with GDSS's settings, 200 steps)."""
@@ -73,8 +72,6 @@ def sample(
     from morphogen.samplers.spec import SamplerSpecError
     from morphogen.utils.threads import configure_threads
 
-    if num_samples < 1:
-        raise typer.BadParameter(f"must be >= 1, got {num_samples}", param_hint="--num-samples")
     configure_threads()
     model = load_checkpoint(sampling.checkpoint, "graphs")
     try:

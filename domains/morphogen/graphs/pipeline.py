@@ -74,7 +74,7 @@ def train(preset_name: str | os.PathLike, out: str | os.PathLike, data: str | os
     import torch
 
     from morphogen.graphs.data.batching import DenseGraphDataset
-    from morphogen.graphs.data.sources import prepare_data
+    from morphogen.graphs.data.sources import prepare_data, report_skipped
     from morphogen.train.entry import TrainData, train_bundle
     from morphogen.train.options import TrainOptions
 
@@ -82,8 +82,7 @@ def train(preset_name: str | os.PathLike, out: str | os.PathLike, data: str | os
     preset = load_preset(preset_name)
     prepared = prepare_data(preset, data, limit, skip_invalid, networkx_reference=False)
     g = prepared.train
-    if g.skipped:
-        print(f"skipped {len(g.skipped)} invalid records (first: {g.skipped[0]})")
+    report_skipped(prepared)
     torch.manual_seed(opts.seed if opts.seed is not None else preset.train.seed)  # the network's initialisation
     model = build_model(preset, prepared)
     ds = DenseGraphDataset(g)

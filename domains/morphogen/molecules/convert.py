@@ -24,6 +24,19 @@ from morphogen.utils.padding import pad_sequences
 #: RDKit bond type name -> bond order in the adjacency (kekulized molecules only have these)
 BOND_ORDERS = {"SINGLE": 1, "DOUBLE": 2, "TRIPLE": 3}
 
+#: the longest SMILES handed to RDKit: far beyond any molecule the benchmarks hold (ZINC250k's longest has ~110
+#: characters), short enough that RDKit's recursive parser cannot overflow the stack (a 20,000-character chain
+#: crashes the process with a segmentation fault, which no ``try`` can catch)
+MAX_SMILES_LENGTH = 1000
+
+
+def check_smiles_length(smiles: str, where: str = "<smiles>") -> None:
+    """Raise :class:`MoleculeDataError` for a SMILES longer than :data:`MAX_SMILES_LENGTH` (checked before RDKit
+    sees it)."""
+    if len(smiles) > MAX_SMILES_LENGTH:
+        raise MoleculeDataError(where, f"SMILES of {len(smiles):,} characters ('{smiles[:20]}...'), longer than the "
+                                       f"limit of {MAX_SMILES_LENGTH} characters")
+
 
 @dataclass
 class MolecularGraph:
@@ -91,6 +104,7 @@ def mol_from_smiles(smiles: str, where: str = "<smiles>"):
     RDLogger.DisableLog("rdApp.*")
     if not smiles:
         raise MoleculeDataError(where, "empty SMILES")
+    check_smiles_length(smiles, where)
     mol = Chem.MolFromSmiles(smiles, sanitize=False)
     if mol is None:
         raise MoleculeDataError(where, f"unparsable SMILES '{smiles}'")
@@ -165,7 +179,8 @@ def featurize_smiles(
         names.append(smi)
         kept.append(k)
     if not graphs:
-        raise MoleculeDataError("<input>", f"no usable molecule ({len(skipped)} skipped)")
+        first = f"; first: {skipped[0]}" if skipped else ""
+        raise MoleculeDataError("<input>", f"no usable molecule ({len(skipped)} skipped{first})")
     padded = pad_sequences([g.types for g in graphs], max_atoms, fill=-1)
     b, n = padded.values.shape
     bonds = torch.zeros(b, n, n, dtype=torch.uint8)
@@ -194,9 +209,12 @@ def decode_atoms(x: Tensor) -> Tensor:
 
 # -- molecules -> SMILES and labelled graphs --------------------------------------------------------------------------
 def canonical_smiles(smiles: str) -> str | None:
-    """RDKit's canonical SMILES of ``smiles``, None when it cannot be parsed and sanitised."""
+    """RDKit's canonical SMILES of ``smiles``, None when it cannot be parsed and sanitised or is longer than
+    :data:`MAX_SMILES_LENGTH` (not handed to RDKit)."""
     from rdkit import Chem, RDLogger
 
+    if len(smiles) > MAX_SMILES_LENGTH:
+        return None
     RDLogger.DisableLog("rdApp.*")
     m = Chem.MolFromSmiles(smiles)
     return Chem.MolToSmiles(m) if m is not None else None
@@ -221,6 +239,7 @@ def smiles_to_nx(smiles: Sequence[str]) -> list:
 
     out = []
     for k, s in enumerate(smiles):
+        check_smiles_length(s, f"<SMILES {k}>")
         m = Chem.MolFromSmiles(s)
         if m is None:
             raise MoleculeDataError(f"<SMILES {k}>", f"'{s}' cannot be parsed")

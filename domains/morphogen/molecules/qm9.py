@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from morphogen.errors import NotFoundError
 from morphogen.molecules.convert import featurize_smiles
 from morphogen.molecules.datasets import MoleculeSet
 from morphogen.molecules.errors import MoleculeDataError
@@ -81,7 +82,7 @@ def qm9pack_files() -> list[Path]:
     files = [root / f"qm9_part{i}.csv" for i in (1, 2, 3)]
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
-        raise FileNotFoundError(f"qm9pack is installed but lacks {missing}")
+        raise NotFoundError(f"qm9pack is installed but lacks {missing}")
     return files
 
 
@@ -119,7 +120,7 @@ def read_qm9(path: str | Path | None = None, limit: int | None = None, geometrie
     out: list[QM9Record] = []
     for f in files:
         if not f.is_file():
-            raise FileNotFoundError(f"QM9 file not found: {f}")
+            raise NotFoundError(f"QM9 file not found: {f}")
         with open(f, encoding="utf-8", newline="") as fh:
             reader = csv.reader(fh)
             try:

@@ -15,7 +15,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from morphogen.molecules.convert import decode_atoms, quantize_bonds, raw_smiles
+from morphogen.molecules.convert import MAX_SMILES_LENGTH, decode_atoms, quantize_bonds, raw_smiles
 
 #: default valence of each element in GDSS's charge rule
 ATOM_VALENCY = {"C": 4, "N": 3, "O": 2, "F": 1, "P": 3, "S": 2, "Cl": 1, "Br": 1, "I": 1}
@@ -126,6 +126,8 @@ def decode_molecule_from_smiles(raw: str) -> DecodedMolecule:
     raw = raw.strip()
     if not raw:
         return DecodedMolecule("", False, "", False)
+    if len(raw) > MAX_SMILES_LENGTH:  # never handed to RDKit (see MAX_SMILES_LENGTH); no sample is that long
+        return DecodedMolecule(raw, False, "", False)
     mol = Chem.MolFromSmiles(raw, sanitize=False)
     if mol is None:
         return DecodedMolecule(raw, False, "", False)

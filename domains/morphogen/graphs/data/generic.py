@@ -10,28 +10,48 @@ from typing import Sequence
 import torch
 
 from morphogen.graphs.data.dense import DenseGraphs
-from morphogen.graphs.data.errors import GraphDataError, load_json
+from morphogen.graphs.data.errors import GraphDataError, load_json, not_text
+from morphogen.errors import NotFoundError
 from morphogen.utils.padding import mask_from_counts
 
 
-def read_graph_json(path: str | Path) -> list:
+#: the most nodes a graph of a JSON file may have when the reader is given no tighter bound (the benchmarks have at
+#: most a few hundred; the dense models hold N x N adjacencies)
+MAX_GRAPH_NODES = 10_000
+
+
+def read_graph_json(path: str | Path, max_nodes: int | None = None) -> list:
     """``{"graphs": [{"num_nodes": n, "edges": [[i, j], ...]}, ...]}`` -> list of ``networkx.Graph``.
 
-    Errors name the file and the graph index (node ids out of range, self-loops, malformed entries)."""
+    Errors name the file and the graph index (a count that is not an integer >= 1 or exceeds ``max_nodes``
+    (default :data:`MAX_GRAPH_NODES`), node ids out of range, self-loops, malformed entries, no graphs)."""
     import networkx as nx
 
     path = Path(path)
     data = load_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("graphs"), list):
         raise GraphDataError(str(path), "expected an object with a 'graphs' list")
+    if not data["graphs"]:
+        raise GraphDataError(str(path), "the 'graphs' list is empty")
+    limit = int(max_nodes) if max_nodes is not None else MAX_GRAPH_NODES
     out = []
     for k, g in enumerate(data["graphs"]):
         where = f"{path}: graph {k}"
         try:
-            n = int(g["num_nodes"])
-            edges = [(int(e[0]), int(e[1])) for e in g["edges"]]
-        except (KeyError, TypeError, ValueError, IndexError) as err:
+            n = g["num_nodes"]
+            edges = [(e[0], e[1]) for e in g["edges"]]
+        except (KeyError, TypeError, IndexError) as err:
             raise GraphDataError(where, f"needs 'num_nodes' and 'edges' as [[i, j], ...] ({err!r})") from None
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise GraphDataError(where, f"num_nodes must be an integer, got {n!r}")
+        if n < 1:
+            raise GraphDataError(where, f"num_nodes must be >= 1, got {n}")
+        if n > limit:
+            raise GraphDataError(where, f"num_nodes={n} exceeds the limit of {limit} nodes"
+                                        + (" (the preset's max_nodes)" if max_nodes is not None else ""))
+        bad = [e for e in edges if any(isinstance(v, bool) or not isinstance(v, int) for v in e)]
+        if bad:
+            raise GraphDataError(where, f"edge {list(bad[0])} is not a pair of integer node ids")
         G = nx.Graph()
         G.add_nodes_from(range(n))
         for i, j in edges:
@@ -59,8 +79,15 @@ def write_graph_json(graphs: Sequence, path: str | Path) -> Path:
 
 
 def _read_ints(path: Path, per_line: int) -> list[list[int]]:
+    try:
+        return _read_int_lines(path, per_line)
+    except UnicodeDecodeError as err:
+        raise not_text(path, err) from None
+
+
+def _read_int_lines(path: Path, per_line: int) -> list[list[int]]:
     out = []
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8-sig") as fh:
         for ln, line in enumerate(fh, 1):
             if not line.strip():
                 continue
@@ -84,8 +111,12 @@ def read_tu_dataset(folder: str | Path, name: str = "ENZYMES") -> list:
     ind_path, a_path = folder / f"{name}_graph_indicator.txt", folder / f"{name}_A.txt"
     for p in (ind_path, a_path):
         if not p.is_file():
-            raise FileNotFoundError(f"TU dataset file not found: {p}")
+            raise NotFoundError(f"TU dataset file not found: {p}")
     indicator = [r[0] for r in _read_ints(ind_path, 1)]
+    if not indicator:
+        raise GraphDataError(str(ind_path), "no nodes (the file is empty)")
+    if min(indicator) < 1:
+        raise GraphDataError(str(ind_path), f"graph id {min(indicator)}: ids start at 1")
     n_graphs = max(indicator)
     graphs = [nx.Graph() for _ in range(n_graphs)]
     local, counts = [], [0] * n_graphs
@@ -100,21 +131,25 @@ def read_tu_dataset(folder: str | Path, name: str = "ENZYMES") -> list:
             raise GraphDataError(str(lab_path), f"{len(labels)} labels for {len(indicator)} nodes")
         for v, (gid, lab) in enumerate(zip(indicator, labels)):
             graphs[gid - 1].nodes[local[v]]["label"] = lab
-    with open(a_path, encoding="utf-8") as fh:
-        for ln, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                u, v = (int(p) for p in line.split(","))
-            except ValueError:
-                raise GraphDataError(f"{a_path}:{ln}", f"expected 'u, v' node ids, got '{line.strip()}'") from None
-            if not (1 <= u <= len(indicator) and 1 <= v <= len(indicator)):
-                raise GraphDataError(f"{a_path}:{ln}", f"node id out of range 1..{len(indicator)}")
-            gu, gv = indicator[u - 1], indicator[v - 1]
-            if gu != gv:
-                raise GraphDataError(f"{a_path}:{ln}", f"edge ({u}, {v}) joins graph {gu} and graph {gv}")
-            if u != v:
-                graphs[gu - 1].add_edge(local[u - 1], local[v - 1])
+    try:
+        with open(a_path, encoding="utf-8-sig") as fh:
+            lines = fh.readlines()
+    except UnicodeDecodeError as err:
+        raise not_text(a_path, err) from None
+    for ln, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            u, v = (int(p) for p in line.split(","))
+        except ValueError:
+            raise GraphDataError(f"{a_path}:{ln}", f"expected 'u, v' node ids, got '{line.strip()}'") from None
+        if not (1 <= u <= len(indicator) and 1 <= v <= len(indicator)):
+            raise GraphDataError(f"{a_path}:{ln}", f"node id out of range 1..{len(indicator)}")
+        gu, gv = indicator[u - 1], indicator[v - 1]
+        if gu != gv:
+            raise GraphDataError(f"{a_path}:{ln}", f"edge ({u}, {v}) joins graph {gu} and graph {gv}")
+        if u != v:
+            graphs[gu - 1].add_edge(local[u - 1], local[v - 1])
     return graphs
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from morphogen.errors import PreparedDataError
+from morphogen.errors import NotFoundError, PreparedDataError
 
 if TYPE_CHECKING:
     from morphogen.bundle.preset import Preset
@@ -120,11 +120,16 @@ def _cached_molecules(preset: "Preset", spec: GraphDataSpec, data, skip_invalid:
     from morphogen.graphs.data.prepared import cache_path, file_fingerprint, is_prepared, read_prepared, write_prepared
 
     if spec.name == "zinc250k" and data is None:
-        raise FileNotFoundError("ZINC250k is not bundled: pass --data 250k_rndm_zinc_drugs_clean_3.csv")
+        raise NotFoundError("ZINC250k is not bundled: pass --data 250k_rndm_zinc_drugs_clean_3.csv")
     sources = qm9pack_files() if data is None else [Path(data)]
+    folders = [str(f) for f in sources if f.is_dir()]
+    if folders:
+        from morphogen.graphs.data.errors import GraphDataError
+
+        raise GraphDataError(folders[0], f"is a folder; {spec.name} is read from one file")
     missing = [str(f) for f in sources if not f.is_file()]
     if missing:
-        raise FileNotFoundError(f"{spec.name} source not found: {missing}")
+        raise NotFoundError(f"{spec.name} source not found: {missing}")
     # the key holds the preset's data section as written (as before the typed section: existing caches stay valid)
     key = {"dataset": dict(preset.data), "skip_invalid": bool(skip_invalid),
            "sources": [file_fingerprint(f) for f in sources], "test_index": file_fingerprint(spec.test_index_file())}
@@ -162,7 +167,7 @@ def _load_source(spec: GraphDataSpec, data=None, limit: int | None = None,
             ms = load_qm9(data, skip_invalid=skip_invalid)
         elif name == "zinc250k":
             if data is None:
-                raise FileNotFoundError("ZINC250k is not bundled: pass --data 250k_rndm_zinc_drugs_clean_3.csv")
+                raise NotFoundError("ZINC250k is not bundled: pass --data 250k_rndm_zinc_drugs_clean_3.csv")
             ms = load_zinc250k(data, skip_invalid=skip_invalid)
         else:
             folder = data or root / "molecules" / "moses"
@@ -177,7 +182,7 @@ def _load_source(spec: GraphDataSpec, data=None, limit: int | None = None,
         return PreparedData(train, [smiles[i] for i in split.test.tolist()], [smiles[i] for i in split.train.tolist()],
                             GraphKind.MOLECULE, name)
     path = Path(data) if data else root / "generic" / GENERIC_FILES[name]
-    graphs = read_tu_dataset(path) if path.is_dir() else read_graph_json(path)
+    graphs = read_tu_dataset(path) if path.is_dir() else read_graph_json(path, spec.max_nodes)
     n_test = int(spec.test_split * len(graphs))
     test, train = graphs[:n_test], graphs[n_test:]  # GDSS: the first test_split of the list is the test set
     dense = graphs_to_dense(train, spec.max_nodes, spec.max_degree_feat)
@@ -191,5 +196,13 @@ def write_prepared_dataset(preset: "Preset", out: str | os.PathLike, data: str |
     from morphogen.graphs.data.prepared import write_prepared
 
     prepared = prepare_data(preset, data, limit, skip_invalid)
+    report_skipped(prepared)
     opts = {"source": str(data) if data else "default", "limit": limit, "skip_invalid": bool(skip_invalid)}
     return write_prepared(prepared, out, preset.name, opts)
+
+
+def report_skipped(prepared: "PreparedData") -> None:
+    """Print how many training records ``--skip-invalid`` left out, and the first of them (nothing if none)."""
+    g = prepared.train
+    if g.skipped:
+        print(f"skipped {len(g.skipped)} invalid records (--skip-invalid; {len(g)} training graphs kept; first: {g.skipped[0]})")
