@@ -16,6 +16,24 @@ from morphogen.cli.plugins import DomainPlugin
 app = typer.Typer(help="Crystal structure prediction and generation (CrysBFN, DiffCSP-style diffusion, flow "
                   "matching).", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 PRESETS = "perov_5 | carbon_24 | mp_20 | mpts_52, or a YAML path"
+READ_MAX_ATOMS = 1000  # no cell larger than this is even built while reading (H100000 would need 120 GB to sample)
+TRAINED_FACTOR = 2  # default limit: this many times the largest training cell of the model
+
+
+def _atom_limit(model, asked: Optional[int]) -> tuple[int, str]:
+    """The atoms-per-cell limit for ``model`` and why (for the message)."""
+    if asked is not None:
+        return asked, " (--max-atoms)"
+    hist = getattr(model, "num_atoms", None)
+    if hist is None:
+        return READ_MAX_ATOMS, " (the model stores no training cell sizes); --max-atoms raises it"
+    return (TRAINED_FACTOR * hist.max_count, f" ({TRAINED_FACTOR} x the {hist.max_count}-atom largest training cell "
+            "of this model); --max-atoms raises it")
+
+
+def _check_out_folder(out: Path, option: str = "--out") -> None:
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter(f"{out} exists and is not a folder", param_hint=option)
 
 
 def _load_for(sampling, task: str):
@@ -71,12 +89,16 @@ def prepare(
 ) -> None:
     """Parse and canonicalise a dataset once (pymatgen) and write its splits to OUT; `train --data OUT` then needs
     no pymatgen (e.g. on a GPU node)."""
+    if not out.name.endswith(".json.gz"):
+        raise typer.BadParameter("must end in .json.gz", param_hint="--out")
+    if out.is_dir():
+        raise typer.BadParameter(f"{out} is a folder", param_hint="--out")
+    if limit is not None and limit < 1:
+        raise typer.BadParameter(f"must be >= 1, got {limit}", param_hint="--limit")
     from morphogen.crystals.data.prepared import write_prepared
     from morphogen.crystals.data.sources import DataConfig
     from morphogen.crystals.experiment import load_preset, load_splits
 
-    if not out.name.endswith(".json.gz"):
-        raise typer.BadParameter("must end in .json.gz", param_hint="--out")
     p = load_preset(preset)
     s = load_splits(p, data, limit)
     write_prepared(out, {"train": s.train, "val": s.val, "test": s.test}, s.source,
@@ -91,18 +113,32 @@ def predict(
     compositions: Path = typer.Option(..., "--compositions", help="CSV with 'formula' [+ material_id], or a "
                                       "CDVAE CSV (only composition and atom count are used)."),
     num_samples: int = typer.Option(1, "--num-samples", help="Samples per composition (k)."),
+    max_atoms: Optional[int] = typer.Option(None, "--max-atoms", help="Refuse cells of more atoms than this "
+                                            f"(default: {TRAINED_FACTOR} x the model's largest training cell)."),
 ) -> None:
     """Crystal structure prediction: writes OUT/<row>_<k>.cif and OUT/index.csv (row, material_id, formula, sample,
     path). All k samples of all compositions are drawn in the same batches."""
-    from morphogen.crystals.data import read_compositions
-    from morphogen.crystals.prediction import predict as run_predict
-    from morphogen.utils.threads import configure_threads
-
     if num_samples < 1:
         raise typer.BadParameter(f"must be >= 1, got {num_samples}", param_hint="--num-samples")
+    if max_atoms is not None and max_atoms < 1:
+        raise typer.BadParameter(f"must be >= 1, got {max_atoms}", param_hint="--max-atoms")
+    _check_out_folder(sampling.out)
+    from morphogen.crystals.data import read_compositions
+    from morphogen.crystals.data.compositions import too_many_atoms
+    from morphogen.errors import DataError
+
+    comps = read_compositions(compositions, max_atoms=max_atoms if max_atoms is not None else READ_MAX_ATOMS)
+    from morphogen.crystals.prediction import predict as run_predict  # torch: after the input is known to be good
+    from morphogen.utils.threads import configure_threads
+
     configure_threads()
     model = _load_for(sampling, "csp")
-    pred = run_predict(model, read_compositions(compositions), num_samples, sampler=sampling.sampler,
+    limit, why = _atom_limit(model, max_atoms)
+    big = max(comps, key=lambda c: c.num_atoms)
+    if big.num_atoms > limit:
+        raise DataError(f"{compositions}: record {big.row} (material_id {big.material_id!r}): "
+                        + too_many_atoms(big.formula, big.num_atoms, limit, why))
+    pred = run_predict(model, comps, num_samples, sampler=sampling.sampler,
                        steps=sampling.steps, seed=sampling.seed, batch_size=sampling.batch_size)
     w = pred.write(sampling.out)
     typer.echo(f"wrote {w.written} CIFs ({w.failed} samples were no cell) and {w.index} (sampler {pred.sampler}, "
@@ -116,11 +152,12 @@ def generate(
     num_samples: int = typer.Option(..., "--num-samples", help="Cells to generate."),
 ) -> None:
     """Ab initio generation: writes OUT/gen_<i>.cif and OUT/index.csv (row empty, sample = i)."""
+    if num_samples < 1:
+        raise typer.BadParameter(f"must be >= 1, got {num_samples}", param_hint="--num-samples")
+    _check_out_folder(sampling.out)
     from morphogen.crystals.prediction import generate as run_generate
     from morphogen.utils.threads import configure_threads
 
-    if num_samples < 1:
-        raise typer.BadParameter(f"must be >= 1, got {num_samples}", param_hint="--num-samples")
     configure_threads()
     model = _load_for(sampling, "gen")
     gen = run_generate(model, num_samples, sampler=sampling.sampler, steps=sampling.steps, seed=sampling.seed,
@@ -140,8 +177,10 @@ def evaluate(
     generated crystals; prints and writes the table as JSON."""
     from morphogen.crystals.evaluation import evaluate_folder
 
-    table = evaluate_folder(predictions, reference)
     path = out or predictions / "metrics.json"
+    if path.is_dir():
+        raise typer.BadParameter(f"{path} is a folder", param_hint="--out")
+    table = evaluate_folder(predictions, reference)
     path.write_text(json.dumps(table, indent=2))
     typer.echo(json.dumps(table, indent=2))
     typer.echo(f"wrote {path}")

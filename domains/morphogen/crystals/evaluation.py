@@ -8,33 +8,68 @@ from pathlib import Path
 from morphogen.crystals.data import read_cdvae_csv, record_to_structure
 from morphogen.crystals.io import read_index
 from morphogen.crystals.metrics import CSPMatch, GenerationMetrics
+from morphogen.errors import DataError, NotFoundError
 
 
 def _load(folder: Path, rel: str):
-    from pymatgen.core import Structure
+    """The structure of an index row's CIF (None for a sample that was no cell); errors name the CIF."""
+    from morphogen.crystals.data.cdvae import check_text_file, parse_cif
 
     if not rel:
         return None  # a sample that was no cell: invalid
-    return Structure.from_file(str(folder / rel))
+    path = folder / rel
+    if not path.exists():
+        raise NotFoundError(f"{path}: listed in {folder / 'index.csv'} but not found")
+    check_text_file(path, "CIF file")
+    try:
+        return parse_cif(path.read_text(encoding="utf-8-sig"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: {err}") from None
+
+
+def _reduced(formula: str):
+    from pymatgen.core import Composition
+
+    try:
+        return Composition(formula).reduced_composition
+    except Exception:
+        return None
+
+
+def _refuse_mismatch(index: Path, reference, what: str) -> DataError:
+    return DataError(f"{index} does not match the reference {reference}: {what}; pass the reference file the "
+                     "compositions were taken from")
 
 
 def evaluate_folder(predictions: str | os.PathLike, reference: str | os.PathLike) -> dict:
     """CSP folders (index rows with a ``row``): references are matched by ``material_id`` when every predicted row
-    has one found in the reference file, else by row number; returns ``{"csp": {"k1": ..., "best_of_k": ...}}``.
-    Generation folders (empty ``row``): ``{"generation": ...}`` against all reference structures."""
+    has one, else by row number (every row must then hold the reference record's composition); a folder whose ids
+    are not in the reference, or whose compositions are not the reference's, is refused (a DataError naming both
+    files), never scored. Returns ``{"csp": {"k1": ..., "best_of_k": ...}}``. Generation folders (empty ``row``):
+    ``{"generation": ...}`` against all reference structures."""
     folder = Path(predictions)
-    rows = read_index(folder / "index.csv")
+    if not folder.is_dir():
+        if folder.exists():
+            raise DataError(f"{folder}: not a folder (give the folder written by 'crystals predict' or 'generate')")
+        raise NotFoundError(f"predictions folder not found: {folder}")
+    index = folder / "index.csv"
+    rows = read_index(index)
     refs = read_cdvae_csv(reference)
     if all(r.row is None for r in rows):
         acc = GenerationMetrics([record_to_structure(r) for r in refs])
         acc.update([_load(folder, r.path) for r in rows])
         return {"generation": acc.compute().as_dict(), "reference": str(reference)}
     by_id = {r.material_id: r for r in refs if r.material_id}
-    use_id = all(r.material_id and r.material_id in by_id for r in rows)
+    use_id = all(r.material_id for r in rows)
+    if use_id:
+        unknown = sorted({r.material_id for r in rows if r.material_id not in by_id})
+        if unknown:
+            raise _refuse_mismatch(index, reference, f"{len(unknown)} of its material_ids are not in the reference "
+                                   f"(e.g. {unknown[0]!r})")
     groups: dict = defaultdict(list)
     for r in rows:
         if r.row is None:
-            raise ValueError(f"{folder / 'index.csv'}: mixes CSP rows and generation rows")
+            raise DataError(f"{index}: mixes CSP rows and generation rows")
         groups[r.row].append(r)
     k1, best = CSPMatch(), CSPMatch(require_ref_valid=False)
     for row, samples in sorted(groups.items()):
@@ -44,8 +79,12 @@ def evaluate_folder(predictions: str | os.PathLike, reference: str | os.PathLike
         elif 0 <= row < len(refs):
             ref = refs[row]
         else:
-            raise ValueError(f"{folder / 'index.csv'}: row {row} is not a record of {reference} ({len(refs)} records)")
+            raise _refuse_mismatch(index, reference, f"row {row} is not one of its {len(refs)} records")
         ref_s = record_to_structure(ref)
+        want, got = ref_s.composition.reduced_composition, _reduced(samples[0].formula)
+        if got is not None and got != want:
+            raise _refuse_mismatch(index, reference, f"row {row} ({samples[0].material_id or 'no material_id'}) "
+                                   f"is {samples[0].formula}, the reference record is {want.formula.replace(' ', '')}")
         samples.sort(key=lambda r: r.sample)
         structs = [_load(folder, r.path) for r in samples]
         k1.update(structs[:1], ref_s)

@@ -1,8 +1,6 @@
 """Readers of the field's public formats (CDVAE-format CSV, composition lists), splits and padded batches."""
-from morphogen.crystals.data.batching import CrystalDataset, collate_crystals, pad_atoms
 from morphogen.crystals.data.cdvae import CifParseError, read_cdvae_csv
 from morphogen.crystals.data.compositions import CompositionRecord, read_compositions
-from morphogen.crystals.data.lattice import LatticeCodec
 from morphogen.crystals.data.splits import Split, split_indices
 from morphogen.crystals.data.structures import CrystalRecord, canonical_structure, record_from_structure, record_to_structure
 
@@ -11,3 +9,15 @@ __all__ = [
     "canonical_structure", "collate_crystals", "pad_atoms", "read_cdvae_csv", "read_compositions", "record_from_structure",
     "record_to_structure", "split_indices",
 ]
+
+
+_LAZY = {"CrystalDataset": "batching", "collate_crystals": "batching", "pad_atoms": "batching",
+         "LatticeCodec": "lattice"}
+
+
+def __getattr__(name):  # these import torch: loaded when first used, so the readers (and their errors) start fast
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"morphogen.crystals.data.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

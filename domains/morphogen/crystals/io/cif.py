@@ -46,20 +46,26 @@ def write_index(rows: list[IndexRow], path: str | os.PathLike) -> Path:
 
 
 def read_index(path: str | os.PathLike) -> list[IndexRow]:
-    """Read an index.csv; errors name the file and line."""
+    """Read an index.csv; errors (DataError, NotFoundError) name the file and line."""
+    from morphogen.crystals.data.cdvae import iter_csv_rows
+    from morphogen.errors import DataError, NotFoundError
+
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no index.csv at {path}")
+    if not path.exists():
+        raise NotFoundError(f"no index.csv at {path} (a folder written by 'crystals predict' or 'generate')")
     out = []
-    with open(path, newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = set(INDEX_COLUMNS) - set(reader.fieldnames or [])
+    for i, line, rec in iter_csv_rows(path, "index.csv"):
+        missing = set(INDEX_COLUMNS) - set(rec)
         if missing:
-            raise ValueError(f"{path}: missing columns {sorted(missing)}")
-        for rec in reader:
-            try:
-                row = None if rec["row"] == "" else int(rec["row"])
-                out.append(IndexRow(row, rec["material_id"], rec["formula"], int(rec["sample"]), rec["path"]))
-            except ValueError as err:
-                raise ValueError(f"{path}: line {reader.line_num}: {err}") from None
+            raise DataError(f"{path}: missing columns {sorted(missing)} (columns are {list(rec)})")
+        try:
+            row = None if rec["row"] == "" else int(rec["row"])
+            sample = int(rec["sample"])
+        except ValueError as err:
+            raise DataError(f"{path}: line {line}: {err}") from None
+        if (row is not None and row < 0) or sample < 0:
+            raise DataError(f"{path}: line {line}: negative row or sample")
+        out.append(IndexRow(row, rec["material_id"], rec["formula"], sample, rec["path"]))
+    if not out:
+        raise DataError(f"{path}: no rows (a header line only)")
     return out
