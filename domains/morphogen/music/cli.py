@@ -3,6 +3,7 @@ everything heavy is imported inside the commands."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -23,10 +24,10 @@ app = typer.Typer(help="Symbolic music: any-track generation with masked discret
 @train_command
 def train(
     request: TrainRequest,
-    limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N pieces of each split."),
-    d_model: Optional[int] = typer.Option(None, "--d-model", help="Override the denoiser width."),
-    layers: Optional[int] = typer.Option(None, "--layers", help="Override the number of transformer blocks."),
-    heads: Optional[int] = typer.Option(None, "--heads", help="Override the number of attention heads."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Use only the first N pieces of each split."),
+    d_model: Optional[int] = typer.Option(None, "--d-model", min=1, help="Override the denoiser width."),
+    layers: Optional[int] = typer.Option(None, "--layers", min=1, help="Override the number of transformer blocks."),
+    heads: Optional[int] = typer.Option(None, "--heads", min=1, help="Override the number of attention heads."),
 ) -> None:
     """Train a model (presets chorales | chorales_gpu | jsb | multitrack; --data: a JSB JSON folder, a MIDI folder,
     or a prepared .json / .json.gz from `prepare`); writes OUT/model.safetensors and OUT/run/ (resumed)."""
@@ -45,21 +46,24 @@ def prepare(
     preset: str = typer.Option(..., "--preset", help="chorales | jsb | multitrack, or a YAML path."),
     data: Optional[Path] = typer.Option(None, "--data", help="Data folder the preset's reader needs (JSB JSON "
                                         "folder, MIDI folder); not for chorales (the music21 corpus)."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Keep only the first N pieces of each split."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Keep only the first N pieces of each split."),
     out: Path = typer.Option(..., "--out", help="The .json or .json.gz file to write."),
 ) -> None:
     """Read a preset's training and validation pieces and write them as plain JSON, for `train --data FILE`
     on a machine without music21."""
-    from morphogen.music.data.prepared import is_prepared_path
+    if not out.name.lower().endswith((".json", ".json.gz")):  # before the (heavy) data modules are imported
+        raise typer.BadParameter("must end in .json or .json.gz", param_hint="--out")
     from morphogen.music.training import prepare as run
 
-    if not is_prepared_path(out):
-        raise typer.BadParameter("must end in .json or .json.gz", param_hint="--out")
     path = run(preset, out, data, limit)
     from morphogen.music.data.prepared import load_prepared
 
     tr, va, _ = load_prepared(path)
     typer.echo(f"wrote {path}: {len(tr)} training and {len(va)} validation pieces")
+
+
+ORDERS = ("ancestral", "confidence", "random")  # --order (MusicModel.sampling; the last two: the core unmask sampler)
+REPAIR_ACCEPT = ("all", "no-worse")  # --repair-accept (morphogen.music.models.repair.ACCEPT)
 
 
 @dataclass(frozen=True)
@@ -73,14 +77,24 @@ class MusicSettings:
     choice_noise: Optional[float] = None
     repair: dict = field(default_factory=dict)
 
+    def check(self) -> None:
+        """The checks that need no model (run before it is loaded): a bad value names its option."""
+        if self.temperature is not None and not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise typer.BadParameter(f"must be a positive number, got {self.temperature}", param_hint="--temperature")
+        if self.choice_noise is not None and not (math.isfinite(self.choice_noise) and self.choice_noise >= 0):
+            raise typer.BadParameter(f"must be a number >= 0, got {self.choice_noise}", param_hint="--choice-noise")
+        if self.order is not None and self.order not in ORDERS:
+            raise typer.BadParameter(f"must be one of {', '.join(ORDERS)}, got {self.order!r}", param_hint="--order")
+        accept = self.repair.get("accept")
+        if accept is not None and accept not in REPAIR_ACCEPT:
+            raise typer.BadParameter(f"must be one of {', '.join(REPAIR_ACCEPT)}, got {accept!r}",
+                                     param_hint="--repair-accept")
+
     def resolve(self, model, sampler: Optional[str], steps: Optional[int]):
         """(sampler spec, RepairConfig) for ``model``, checked before any work (a bad value names its option)."""
         from morphogen.music.models.repair import RepairConfig, RepairConfigError
 
-        if self.temperature is not None and not self.temperature > 0:
-            raise typer.BadParameter("must be positive", param_hint="--temperature")
-        if self.choice_noise is not None and self.choice_noise < 0:
-            raise typer.BadParameter("must be >= 0", param_hint="--choice-noise")
+        self.check()
         try:
             spec = model.sampling(sampler, steps, self.order, self.temperature, self.choice_noise)
             spec.build().check(model.process)
@@ -104,16 +118,16 @@ def _music_params():
                "distribution, < 1 sharper; default: the model's).")),
         option("choice_noise", Optional[float], O(None, "--choice-noise", help="--order confidence: MaskGIT's "
                "annealed Gumbel noise on the choice of cells (0 = greedy; MaskGIT uses 4.5; default: the model's).")),
-        option("repair_rounds", Optional[int], O(None, "--repair-rounds", help="Repair parallel fifths/octaves after "
+        option("repair_rounds", Optional[int], O(None, "--repair-rounds", min=0, help="Repair parallel fifths/octaves after "
                "sampling: up to N rounds that re-mask the target-voice notes of each parallel and resample them with "
                "the model (0 = off; default: the model's).")),
-        option("repair_steps", Optional[int], O(None, "--repair-steps", help="Network evaluations per repair round.")),
-        option("repair_context", Optional[int], O(None, "--repair-context", help="Notes either side of an offending "
+        option("repair_steps", Optional[int], O(None, "--repair-steps", min=1, help="Network evaluations per repair round.")),
+        option("repair_context", Optional[int], O(None, "--repair-context", min=0, help="Notes either side of an offending "
                "note re-masked with it.")),
         option("repair_constrain", Optional[bool], O(None, "--repair-constrain/--no-repair-constrain", help="Make the "
                "last repair round a hard constraint: redraw each offending note's pitch among tokens that make no "
                "parallel (a rule-based filter).")),
-        option("repair_growth", Optional[int], O(None, "--repair-growth", help="Widen the re-masked window by this "
+        option("repair_growth", Optional[int], O(None, "--repair-growth", min=0, help="Widen the re-masked window by this "
                "many notes either side for each earlier round in a row that found a parallel at the same spot (0 = "
                "fixed --repair-context).")),
         option("repair_accept", Optional[str], O(None, "--repair-accept", help="all (keep every refill: the model "
@@ -132,6 +146,19 @@ def music_options(fn):
     return add_options(fn, "settings", _music_params(), _music_settings)
 
 
+def _check_target_list(text: Optional[str]) -> None:
+    """A --targets list given but naming no track, or a track twice, is refused before the model is loaded."""
+    if text is None:
+        return
+    names = [t.strip().lower() for t in text.split(",") if t.strip()]
+    if not names:
+        raise typer.BadParameter(f"names no track (got {text!r}); give comma-separated track names",
+                                 param_hint="--targets")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise typer.BadParameter(f"tracks named more than once: {', '.join(twice)}", param_hint="--targets")
+
+
 @app.command()
 @sampling_command(out_default=Path("outputs/music"))
 @music_options
@@ -145,17 +172,33 @@ def generate(
 ) -> None:
     """Generate target tracks given the input's other tracks (with no sampling options: the model's default
     sampler and repair, for the shipped chorales model the measured best); writes OUT/<stem>.mid, .musicxml, .png."""
+    from morphogen.music.inputs import check_input_file, max_bars
+
+    # everything that needs no model first, so that a bad option or file is refused at once
+    settings.check()
+    _check_target_list(targets)
+    if input is not None:
+        check_input_file(input)
     from morphogen.music.generation import choose_targets, read_input, write_generation
     from morphogen.utils.threads import configure_threads
 
     configure_threads()
     model = load_checkpoint(sampling.checkpoint, "music", device=sampling.device)
+    if input is None and bars > max_bars(model.steps_per_bar):
+        raise typer.BadParameter(f"at most {max_bars(model.steps_per_bar)} bars (a generation is limited to "
+                                 f"{max_bars(model.steps_per_bar) * model.steps_per_bar} sixteenth-note columns), "
+                                 f"got {bars}", param_hint="--bars")
     spec, repair = settings.resolve(model, sampling.sampler, sampling.steps)
-    score = read_input(model, input) if input is not None else None
     try:
-        tgt = choose_targets(model, score, targets)
+        tgt = choose_targets(model, None, targets) if targets is not None else None
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="--targets") from None
+    score = read_input(model, input) if input is not None else None
+    if tgt is None:
+        try:
+            tgt = choose_targets(model, score, None)
+        except ValueError as err:
+            raise typer.BadParameter(str(err), param_hint="--targets") from None
     stem = input.stem if input is not None else "generated"
     written, report = write_generation(model, score, tgt, sampling.out, stem, seed=sampling.seed, sampler=spec,
                                        repair=repair, length=bars * model.steps_per_bar)
@@ -173,7 +216,7 @@ def evaluate(
     data: Optional[Path] = typer.Option(None, "--data", help="JSB folder (default: <data root>/music/jsb, the data "
                                         "root being $MORPHOGEN_DATA, $MORPHOGEN_TEST_DATA or ../shared/data)."),
     targets: str = typer.Option("alto,tenor,bass", "--targets"),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Sampler steps (default: the model's)."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Sampler steps (default: the model's)."),
     sampler: Optional[str] = typer.Option(None, "--sampler", help=SAMPLER_HELP),
     num_t: int = typer.Option(8, "--num-t", min=1, help="Stratified times per piece for the NLL bound."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Evaluate only the first N pieces."),
@@ -181,6 +224,13 @@ def evaluate(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """NLL bound per 16th frame and harmonisation metrics (with Bach's pieces as reference); writes JSON."""
+    from morphogen.music.inputs import EVALUATION_SPLITS
+
+    if split not in EVALUATION_SPLITS:  # the checks that need no model, before torch is imported
+        raise typer.BadParameter(f"must be one of {', '.join(EVALUATION_SPLITS)}, got {split!r}",
+                                 param_hint="--split")
+    settings.check()
+    _check_target_list(targets)
     from morphogen.music.evaluation import evaluate as run
     from morphogen.music.evaluation import load_split
     from morphogen.music.generation import parse_targets

@@ -12,11 +12,12 @@ import torch
 from morphogen.music.data.getscore import GETScore, decode, encode
 from morphogen.music.data.notes import NoteScore
 from morphogen.music.data.vocabulary import PAD
+from morphogen.music.inputs import EVALUATION_SPLITS
 
 if TYPE_CHECKING:
     from morphogen.music.models.repair import RepairConfig
 
-SPLITS = ("jsb-test", "jsb-valid", "jsb-train", "chorales-test")
+SPLITS = EVALUATION_SPLITS  # jsb-test | jsb-valid | jsb-train | chorales-test
 
 
 def batch_grids(model, scores: Sequence[NoteScore]) -> tuple[torch.Tensor, list[int], list[GETScore]]:

@@ -18,14 +18,24 @@ SATB = ["soprano", "alto", "tenor", "bass"]
 
 
 def read_input(model: "MusicModel", path: str | Path) -> "NoteScore":
-    """Read an input file onto the model's tracks (multi-track models read MIDI with the GETMusic mapping)."""
-    from morphogen.music.data.chorales import read_score_file
-    from morphogen.music.data.midi import read_midi
+    """Read an input file onto the model's tracks (multi-track models read MIDI with the GETMusic mapping).
 
-    path = Path(path)
+    Raises :class:`~morphogen.music.errors.MusicDataError` naming the file when it is not a readable MIDI /
+    MusicXML file (:func:`morphogen.music.inputs.check_input_file`) or is longer than a generation takes
+    (:data:`morphogen.music.inputs.MAX_COLUMNS`)."""
+    from morphogen.music.data.chorales import read_score_file
+    from morphogen.music.data.midi import infer_chord_track_of, read_midi
+    from morphogen.music.inputs import check_input_file, check_length
+
+    path = check_input_file(path)
     if "chord" in model.track_names and path.suffix.lower() in (".mid", ".midi"):
-        return read_midi(path, [t for t in model.track_names if t != "chord"], chord_track=True)
-    return read_score_file(path, model.track_names)
+        score = read_midi(path, [t for t in model.track_names if t != "chord"], chord_track=False)
+        check_length(score.end, str(path), model.steps_per_bar)  # before the chord inference, which scans it all
+        score.tracks.append(infer_chord_track_of(score))
+        return score
+    score = read_score_file(path, model.track_names)
+    check_length(score.end, str(path), model.steps_per_bar)
+    return score
 
 
 def parse_targets(text: str, tracks: Sequence[str]) -> list[str]:
@@ -42,7 +52,7 @@ def parse_targets(text: str, tracks: Sequence[str]) -> list[str]:
 
 def choose_targets(model: "MusicModel", score: "NoteScore | None", targets: str | None) -> list[str]:
     """The tracks to generate: ``targets`` when given, else every track the input lacks (all without an input)."""
-    if targets:
+    if targets is not None:  # given but empty is an error, not the default
         return parse_targets(targets, model.track_names)
     if score is None:
         return list(model.track_names)

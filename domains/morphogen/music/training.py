@@ -117,6 +117,12 @@ def train(preset_name: str, out_dir: str | Path, data_dir: str | Path | None = N
     budget, overrides of the preset's batch size, steps, learning rate and seed). Other keyword arguments go to the
     Lightning Trainer. Returns :class:`morphogen.train.entry.TrainResult`.
     """
+    preset = load_preset(preset_name)
+    d = preset.data
+    data = load_training_data(preset, data_dir, limit)  # a bad data file is refused before Lightning is imported
+    if not data.train:
+        raise MusicDataError(f"preset '{preset_name}': no training pieces found")
+
     import lightning as L
 
     from morphogen.music.data.dataset import DrawSampler, GETScoreDataset, build_vocabulary
@@ -124,14 +130,9 @@ def train(preset_name: str, out_dir: str | Path, data_dir: str | Path | None = N
     from morphogen.train.options import TrainOptions
 
     options = options or TrainOptions()
-    preset = load_preset(preset_name)
     cfg = resolved_config(preset.train, options)
     seed = cfg.seed
     L.seed_everything(seed, workers=True, verbose=False)
-    d = preset.data
-    data = load_training_data(preset, data_dir, limit)
-    if not data.train:
-        raise MusicDataError(f"preset '{preset_name}': no training pieces found")
     trans = list(d.get("transpositions", [0]))
     vocab = build_vocabulary(data.train, trans, int(d.get("max_duration", 64)), int(d.get("min_count", 1)))
     model = build_model(preset, vocab, denoiser_overrides)

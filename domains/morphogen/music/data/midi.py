@@ -54,21 +54,23 @@ class RawTrack:
 def read_midi_tracks(path: str | Path) -> tuple[list[RawTrack], int, tuple[int, int]]:
     """(tracks in ticks, ticks per quarter note, first time signature) of a MIDI file.
 
-    Raises :class:`MusicDataError` naming the file when it cannot be parsed.
+    Raises :class:`MusicDataError` naming the file when it cannot be parsed or is truncated (a track chunk shorter
+    than its length field, fewer track chunks than the header announces: :func:`morphogen.music.inputs.check_smf`).
     """
     from music21 import midi
+
+    from morphogen.music.inputs import check_smf
 
     path = Path(path)
     if not path.is_file():
         raise MusicDataError(f"{path}: no such file")
+    data = path.read_bytes()
+    check_smf(data, path)  # a truncated file is refused (music21 reads the notes before the cut silently)
     mf = midi.MidiFile()
     try:
-        mf.open(str(path))
-        mf.read()
+        mf.readstr(data)
     except Exception as err:  # music21 raises several types for damaged files
         raise MusicDataError(f"{path}: not a readable MIDI file ({type(err).__name__}: {err})") from None
-    finally:
-        mf.close()
     tpq = mf.ticksPerQuarterNote
     if not isinstance(tpq, int) or tpq <= 0:
         raise MusicDataError(f"{path}: SMPTE time division is not supported (need ticks per quarter note)")

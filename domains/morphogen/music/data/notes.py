@@ -6,13 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from morphogen.errors import DataError
+from morphogen.music.errors import MusicDataError  # noqa: F401  (in a light module; imported from here too)
 
 STEPS_PER_QUARTER = 4
-
-
-class MusicDataError(DataError):
-    """A file or record that cannot be turned into a score; the message names the file (and record) and why."""
 
 
 @dataclass(frozen=True, order=True)
