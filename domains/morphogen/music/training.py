@@ -9,7 +9,8 @@ import copy
 from dataclasses import dataclass
 from pathlib import Path
 
-from morphogen.music.data.notes import MusicDataError, NoteScore
+from morphogen.music.data.notes import NoteScore
+from morphogen.music.errors import MusicDataError
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 READERS = ("chorales", "jsb", "multitrack")

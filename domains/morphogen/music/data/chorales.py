@@ -21,7 +21,8 @@ import os
 import zlib
 from pathlib import Path
 
-from morphogen.music.data.notes import STEPS_PER_QUARTER, MusicDataError, Note, NoteScore, Track, add_report
+from morphogen.music.data.notes import STEPS_PER_QUARTER, Note, NoteScore, Track, add_report
+from morphogen.music.errors import MusicDataError
 
 VOICES = ["soprano", "alto", "tenor", "bass"]
 VOICE_PROGRAMS = {"soprano": 52, "alto": 52, "tenor": 52, "bass": 52}  # GM choir aahs

@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from morphogen.music.data.notes import STEPS_PER_QUARTER, MusicDataError, Note, NoteScore, Track, add_report
+from morphogen.music.data.notes import STEPS_PER_QUARTER, Note, NoteScore, Track, add_report
+from morphogen.music.errors import MusicDataError
 
 MULTITRACK_TRACKS = ["melody", "bass", "drums", "guitar", "piano", "strings"]
 NAME_KEYWORDS: list[tuple[str, str]] = [

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from morphogen.music.errors import MusicDataError  # noqa: F401  (in a light module; imported from here too)
-
 STEPS_PER_QUARTER = 4
 
 

@@ -21,7 +21,8 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-from morphogen.music.data.notes import MusicDataError, Note, NoteScore, Track
+from morphogen.music.data.notes import Note, NoteScore, Track
+from morphogen.music.errors import MusicDataError
 
 FORMAT = "morphogen.music.prepared/1"
 SPLITS = ("train", "val")
