@@ -173,7 +173,9 @@ def results(tmp_path_factory):
     for cid, args, _ in CASES:
         if "{other}" in " ".join(args) and other is None:
             continue
-        jobs[cid] = [a.replace("{t}", str(t)).replace("{other}", str(other)) for a in args]
+        # each case its own output folder: the cases run in parallel, and a sampling command holds its --out
+        jobs[cid] = [a.replace("{t}/out", f"{t}/out-{cid}").replace("{t}", str(t)).replace("{other}", str(other))
+                     for a in args]
     with ThreadPoolExecutor(max_workers=4) as pool:
         done = dict(zip(jobs, pool.map(_run, jobs.values())))
     return t, done
@@ -195,7 +197,8 @@ def test_bad_input_is_refused_in_one_line(results, cid, args, culprit):
     flat = " ".join(line.strip(" │╭╮╰╯─") for line in err.splitlines())  # typer's box wraps long messages
     flat = "".join(flat.split())  # and may break a path anywhere: compare without white space
     assert "".join(culprit.split()) in flat, err[-3000:]
-    assert not (t / "out").exists() or not any((t / "out").iterdir()), "a refused run wrote output"
+    out = t / f"out-{cid}"
+    assert not out.exists() or not any(out.iterdir()), "a refused run wrote output"
 
 
 def test_the_cli_checks_agree_with_the_model():
