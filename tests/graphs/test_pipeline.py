@@ -70,14 +70,16 @@ def test_old_format_files_load_through_the_legacy_hook(tmp_path):
     assert load(tmp_path / "old.safetensors").domain == "graphs"  # found without naming the domain
 
 
-def test_generate_on_cuda():
-    if not torch.cuda.is_available():
-        pytest.skip("no CUDA device here")
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])  # CUDA where there is one
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_generate_on_a_device(device):
     from morphogen.bundle import load
 
     m = load("qm9")
-    s = m.generate(8, steps=3, device="cuda")
-    assert m.device.type == "cuda" and s.x.device.type == "cpu" and s.x.shape == (8, 9, 4) and s.nfe == 3
+    s = m.generate(8, steps=3, device=device)
+    assert m.device.type == device and s.x.device.type == "cpu" and s.x.shape == (8, 9, 4) and s.nfe == 3
 
 
 def test_help_lists_every_shared_option():

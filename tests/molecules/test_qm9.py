@@ -1,17 +1,12 @@
 """QM9 from qm9pack, with its B3LYP geometries (Angstrom), and the reader's errors on other CSVs."""
-import importlib.util
-
 import numpy as np
 import pytest
 
 from morphogen.molecules import QM9_ATOMS, MoleculeDataError, load_qm9, read_qm9
 
-needs_qm9pack = pytest.mark.skipif(importlib.util.find_spec("qm9pack") is None, reason="qm9pack is not installed")
-
 HEADER = "XYZ_file,Index,SMILES,InChi,N_atoms,Stoichiometry,Elements,XYZ_Ang\n"
 
 
-@needs_qm9pack
 def test_qm9pack_rows_and_geometries():
     recs = read_qm9(limit=30, geometries=True)
     assert len(recs) == 30 and [r.index for r in recs[:3]] == [0, 1, 2]  # row id = gdb number - 1
@@ -35,7 +30,6 @@ def test_qm9pack_rows_and_geometries():
             assert 0.9 < d.min() and d.min(1).max() < 1.6, r.where
 
 
-@needs_qm9pack
 def test_load_qm9_keeps_geometries_with_their_molecules():
     ms = load_qm9(limit=40, geometries=True)
     assert ms.source == "qm9" and ms.molecules.atoms == QM9_ATOMS and ms.molecules.max_atoms == 9
