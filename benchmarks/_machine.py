@@ -3,7 +3,19 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 import time
+from pathlib import Path
+
+
+def command_line() -> str:
+    """The command that is running, as a user would type it from the repository root."""
+    script = Path(sys.argv[0])
+    try:
+        script = script.resolve().relative_to(Path(__file__).resolve().parents[1])
+    except ValueError:
+        pass
+    return " ".join(["python", str(script), *sys.argv[1:]])
 
 
 def machine_info() -> dict:
@@ -19,6 +31,7 @@ def machine_info() -> dict:
     except OSError:
         pass
     return {
+        "command": command_line(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "platform": platform.platform(),
         "python": platform.python_version(),

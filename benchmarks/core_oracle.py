@@ -187,6 +187,7 @@ def main() -> None:
              f"{result['machine']['cores']} cores, torch {result['machine']['torch']}, 1 thread)", "",
              f"Samples per run: {n} (categoricals: {2 * n}). Distance at each NFE; `reach` = smallest NFE within the "
              f"noise floor of the distance at NFE {nfes[-1]}; samples/s at NFE 100.", "",
+             f"Command: `{result['machine']['command']}`", "",
              "| process | sampler | metric | floor | " + " | ".join(f"NFE {x}" for x in nfes)
              + " | reach | samples/s @100 |",
              "|" + "---|" * (len(nfes) + 6)]
