@@ -31,11 +31,6 @@ def _atom_limit(model, asked: Optional[int]) -> tuple[int, str]:
             "of this model); --max-atoms raises it")
 
 
-def _check_out_folder(out: Path, option: str = "--out") -> None:
-    if out.exists() and not out.is_dir():
-        raise typer.BadParameter(f"{out} exists and is not a folder", param_hint=option)
-
-
 def _load_for(sampling, task: str):
     """The model of ``--checkpoint`` on ``--device``, refused unless it does ``task``, with its sampler checked."""
     model = load_checkpoint(sampling.checkpoint, "crystals", device=sampling.device)
@@ -122,7 +117,6 @@ def predict(
         raise typer.BadParameter(f"must be >= 1, got {num_samples}", param_hint="--num-samples")
     if max_atoms is not None and max_atoms < 1:
         raise typer.BadParameter(f"must be >= 1, got {max_atoms}", param_hint="--max-atoms")
-    _check_out_folder(sampling.out)
     from morphogen.crystals.data import read_compositions
     from morphogen.crystals.data.compositions import too_many_atoms
     from morphogen.errors import DataError
@@ -154,7 +148,6 @@ def generate(
     """Ab initio generation: writes OUT/gen_<i>.cif and OUT/index.csv (row empty, sample = i)."""
     if num_samples < 1:
         raise typer.BadParameter(f"must be >= 1, got {num_samples}", param_hint="--num-samples")
-    _check_out_folder(sampling.out)
     from morphogen.crystals.prediction import generate as run_generate
     from morphogen.utils.threads import configure_threads
 
