@@ -96,6 +96,14 @@ class ModelBundle:
         """Constructor keyword arguments of the subclass's fields from :meth:`domain_config`'s output."""
         return {}
 
+    def objective(self):
+        """The training objective of this model (default: the sum of the fields' own losses,
+        :class:`morphogen.objectives.weighted.WeightedObjective`); a domain whose denoiser has extra heads
+        overrides this to add their losses."""
+        from morphogen.objectives.weighted import WeightedObjective
+
+        return WeightedObjective()
+
     # -- configuration and files ----------------------------------------------------------------------------------
     @property
     def sampler_spec(self) -> SamplerSpec:

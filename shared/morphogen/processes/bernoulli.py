@@ -25,6 +25,7 @@ from morphogen.processes.uniform import real_entries, time_dtype, uniform_likeli
 from morphogen.schedules.discrete import KeepSchedule, LinearKeep
 
 BERNOULLI_LOSSES = ("bce",)
+BERNOULLI_FINALS = ("sample", "probability")
 
 
 def _check_logit(prediction: Tensor, value: Tensor, kind: str) -> None:
@@ -47,14 +48,20 @@ class BernoulliDiffusion(Process):
         schedule: the keep schedule alpha(t) (:mod:`morphogen.schedules.discrete`).
         loss: ``"bce"``: binary cross-entropy of the x1 prediction, mean over the real entries of each sample
             (minimised by the exact posterior P(x1 = 1 | x_t) at every t).
+        final: what a sampler returns from its last prediction: ``"sample"`` a binary draw from it (a sample of
+            the modelled distribution), ``"probability"`` the predicted P(x1 = 1) itself (a soft map in [0, 1],
+            e.g. a segmentation probability that is thresholded or fused later).
     """
 
     capabilities: ClassVar[frozenset[str]] = frozenset({"ancestral", "renoise"})
     prediction_kinds: ClassVar[frozenset[str]] = frozenset({"logits"})
 
-    def __init__(self, schedule: KeepSchedule | None = None, loss: str = "bce"):
+    def __init__(self, schedule: KeepSchedule | None = None, loss: str = "bce", final: str = "sample"):
         if loss not in BERNOULLI_LOSSES:
             raise ValueError(f"BernoulliDiffusion loss must be one of {BERNOULLI_LOSSES}, got '{loss}'")
+        if final not in BERNOULLI_FINALS:
+            raise ValueError(f"BernoulliDiffusion final must be one of {BERNOULLI_FINALS}, got '{final}'")
+        self.final = final
         schedule = LinearKeep() if schedule is None else schedule
         if not isinstance(schedule, KeepSchedule):
             raise TypeError(f"BernoulliDiffusion needs a KeepSchedule, got {schedule!r}")
@@ -123,6 +130,8 @@ class BernoulliDiffusion(Process):
     def final_step(self, state, prediction, kind, generator=None) -> Tensor:
         x = state.value
         _check_logit(prediction, x, kind)
+        if self.final == "probability":
+            return torch.where(real_entries(state.mask, x), torch.sigmoid(prediction).to(x.dtype), x)
         u = torch.rand(x.shape, device=x.device, dtype=prediction.dtype, generator=generator)
         x1 = (u < torch.sigmoid(prediction)).to(x.dtype)
         return torch.where(real_entries(state.mask, x), x1, x)

@@ -104,7 +104,8 @@ def train_bundle(bundle: ModelBundle, data: TrainData, config: TrainConfig, out:
     if data.val is not None and len(data.val) > 0:
         val_loader = DataLoader(data.val, batch_size=min(cfg.batch_size, len(data.val)), collate_fn=data.collate,
                                 pin_memory=pin, **workers)
-    module = GenerativeModule(bundle.process, bundle.denoiser, lr=cfg.lr, weight_decay=cfg.weight_decay,
+    module = GenerativeModule(bundle.process, bundle.denoiser, objective=bundle.objective(), lr=cfg.lr,
+                              weight_decay=cfg.weight_decay,
                               betas=cfg.betas, warmup_steps=cfg.warmup_steps, lr_decay=cfg.lr_decay,
                               ema_decay=cfg.ema_decay, condition_dropout=cfg.condition_dropout, seed=cfg.seed,
                               config=bundle.config())
