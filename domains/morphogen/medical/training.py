@@ -14,8 +14,6 @@ from morphogen.medical.errors import MedicalDataError
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 READERS = ("hc18", "camus", "echonet")
-#: the repository root (presets name data paths relative to it, e.g. ../shared/data/medical/hc18)
-REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def load_preset(name_or_path: str, variant: str | None = None):
@@ -31,16 +29,18 @@ def load_preset(name_or_path: str, variant: str | None = None):
 
 
 def data_root(preset, data_dir: str | os.PathLike | None = None) -> Path:
-    """``data_dir`` if given, else the preset's ``data.root`` (relative to the working directory, then to the
-    repository root)."""
+    """``data_dir`` if given, else the preset's ``data.root``: absolute, or relative to the data root of
+    :func:`morphogen.utils.resources.data_root` ($MORPHOGEN_DATA, else ../shared/data beside the checkout)."""
     if data_dir is not None:
         return Path(data_dir)
     root = preset.data.get("root")
     if not root:
         raise MedicalDataError(f"preset '{preset.name}' names no data folder: give --data DIR")
+    from morphogen.utils.resources import data_root as shared_root
+
     p = Path(root)
-    if not p.is_absolute() and not p.exists() and (REPO_ROOT / p).exists():
-        p = REPO_ROOT / p
+    if not p.is_absolute():
+        p = shared_root() / p
     if not p.exists():
         raise MedicalDataError(f"{p}: the data folder of preset '{preset.name}' does not exist; give --data DIR")
     return p
