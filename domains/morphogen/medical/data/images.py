@@ -66,7 +66,10 @@ def load_array(path: str | os.PathLike) -> tuple[np.ndarray, tuple[float, float]
     from monai.transforms import LoadImage
 
     try:
-        img = LoadImage(image_only=True, reader=_reader(suffix), dtype=np.float32)(str(p))
+        reader = _reader(suffix)
+        # the reader given to the call too: LoadImage then reads with it directly, and its error reaches us
+        # (a reader given only to the constructor is tried, and its error hidden behind "no suitable reader")
+        img = LoadImage(image_only=True, reader=reader, dtype=np.float32)(str(p), reader=reader)
     except MedicalDataError:
         raise
     except Exception as err:  # the readers raise many types for damaged files; all mean "this file"

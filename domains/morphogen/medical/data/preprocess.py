@@ -85,11 +85,8 @@ class PreparedSet:
 
 def _key(records: Sequence[SegmentationRecord], size: Sequence[int]) -> str:
     from morphogen.train.entry import fingerprint
-    from morphogen.utils.cache import file_fingerprint
 
-    files = [[r.id, file_fingerprint(r.image), file_fingerprint(r.mask) if r.mask else None, r.label, r.fill,
-              r.extra.get("frame")] for r in records]
-    return fingerprint({"v": PREPARED_VERSION, "size": list(size), "files": files})
+    return fingerprint({"v": PREPARED_VERSION, "size": list(size), "files": [r.cache_key() for r in records]})
 
 
 def prepare(records: Sequence[SegmentationRecord], size: Sequence[int], cache: bool = True,
@@ -98,7 +95,7 @@ def prepare(records: Sequence[SegmentationRecord], size: Sequence[int], cache: b
     from morphogen.medical.errors import MedicalDataError
     from morphogen.utils.cache import cache_dir
 
-    unlabelled = [r.id for r in records if r.mask is None and "tracing" not in r.extra]
+    unlabelled = [r.id for r in records if not r.labelled]
     if unlabelled:
         raise MedicalDataError(f"{len(unlabelled)} record(s) without a mask cannot be prepared for training, e.g. "
                                f"{unlabelled[:3]}")
