@@ -122,10 +122,8 @@ def test_bad_inputs_are_refused_naming_the_culprit(tmp_path, phantom_dir):
         (["segment", "--checkpoint", str(ckpt), "--images", str(d), "--fusion", "vote", "--out", str(tmp_path / "x5")],
          "--fusion"),
     ]
-    from morphogen.cli.main import main
-
     for args, culprit in cases:
-        res = CliRunner().invoke(app, args)
+        res = CliRunner().invoke(app, args, env={"COLUMNS": "400"})
         assert res.exit_code != 0, args
         text = res.output + (str(res.exception) if res.exception else "")
         assert culprit in text, (args, text)

@@ -20,6 +20,9 @@ PIL_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 META_SUFFIXES = (".mhd", ".mha")
 IMAGE_SUFFIXES = PIL_SUFFIXES + NIFTI_SUFFIXES + META_SUFFIXES
+#: the most pixels an image may have (a 2D ultrasound frame has about half a million): larger files are refused
+#: from their header, before their data are read
+MAX_PIXELS = 40_000_000
 
 
 def image_suffix(path: str | os.PathLike) -> str:
@@ -36,6 +39,42 @@ def image_stem(path: str | os.PathLike) -> str:
     name = Path(path).name
     suf = image_suffix(path)
     return name[: len(name) - len(suf)] if suf else Path(path).stem
+
+
+def header_shape(path: Path, suffix: str) -> tuple[int, ...] | None:
+    """The array shape a file's header announces (PIL formats, NIfTI, MetaImage), without reading its data; None
+    when the header cannot be read (the full read then reports the problem)."""
+    try:
+        if suffix in PIL_SUFFIXES:
+            import warnings
+
+            from PIL import Image
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(path) as im:
+                    return (im.size[1], im.size[0])
+        if suffix in NIFTI_SUFFIXES:
+            import nibabel as nib
+
+            return tuple(int(v) for v in nib.load(str(path)).header.get_data_shape())
+        from morphogen.medical.data.metaimage import read_header
+
+        header, _ = read_header(path)
+        return tuple(int(v) for v in header.get("DimSize", "").split())
+    except MedicalDataError:
+        raise
+    except Exception:
+        return None
+
+
+def _check_size(path: Path, suffix: str) -> None:
+    shape = header_shape(path, suffix)
+    if shape:
+        n = int(np.prod([max(1, s) for s in shape], dtype=np.float64))
+        if n > MAX_PIXELS:
+            raise MedicalDataError(f"{path}: an image of {' x '.join(map(str, shape))} = {n:,} pixels; at most "
+                                   f"{MAX_PIXELS:,} are read (2D images; a volume must be given slice by slice)")
 
 
 def _reader(suffix: str):
@@ -63,6 +102,9 @@ def load_array(path: str | os.PathLike) -> tuple[np.ndarray, tuple[float, float]
         raise MedicalDataError(f"{p}: not an image file we read (formats: {', '.join(IMAGE_SUFFIXES)})")
     if not p.is_file():
         raise MedicalDataError(f"{p}: no such file")
+    if p.stat().st_size == 0:
+        raise MedicalDataError(f"{p}: empty file")
+    _check_size(p, suffix)
     from monai.transforms import LoadImage
 
     try:
