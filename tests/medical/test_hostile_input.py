@@ -2,13 +2,18 @@
 one line naming the culprit (file, record or option), exit code 2 and no traceback, before any sampling or
 training; a refused run writes no output.
 
-Each case runs as a subprocess, four at a time (a module fixture); each is then checked by its own test."""
+The cases run in this process through the real entry point (``morphogen.cli.main.main`` with the case's argv:
+the same parsing, error printing and exit codes as the installed command, without paying the torch and MONAI
+imports once per case); each is then checked by its own test. An exception that escapes ``main`` (a traceback a
+user would see) fails its case."""
 from __future__ import annotations
 
+import contextlib
+import io
 import os
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -161,7 +166,9 @@ def _write_inputs(t: Path) -> None:
     lines = csv.read_text().splitlines()
     lines[2] = "001_HC.png,zero point one,41"
     csv.write_text("\n".join(lines) + "\n")
-    _png(t / "hc18_size" / "training_set" / "002_HC_Annotation.png", np.zeros((50, 70)))
+    small = np.zeros((50, 70))
+    small[10:30, 20:50] = 255
+    _png(t / "hc18_size" / "training_set" / "002_HC_Annotation.png", small)
 
 
 def _other_domain_model() -> str | None:
@@ -171,18 +178,31 @@ def _other_domain_model() -> str | None:
     return str(others[0]) if others else None
 
 
-TIMEOUT = 90
+@dataclass
+class Outcome:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def _run(args: list[str]) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "MORPHOGEN_DEBUG"}
-    env.update(OMP_NUM_THREADS="1", MORPHOGEN_CACHE="off")
-    cmd = [sys.executable, "-c", "from morphogen.cli.main import main; main()", "medical", *args]
+def _run(args: list[str]) -> Outcome:
+    """``morphogen medical ARGS`` through :func:`morphogen.cli.main.main`, its output captured."""
+    from morphogen.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    argv, code = sys.argv, 0
+    sys.argv = ["morphogen", "medical", *args]
     try:
-        return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=TIMEOUT)
-    except subprocess.TimeoutExpired as err:
-        out = err.stderr.decode() if isinstance(err.stderr, bytes) else (err.stderr or "")
-        return subprocess.CompletedProcess(cmd, -1, "", f"timed out after {TIMEOUT} s\n{out}")
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # noqa: BLE001 - a traceback the user would see
+        err.write(traceback.format_exc())
+        code = -1
+    finally:
+        sys.argv = argv
+    return Outcome(code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")
@@ -190,14 +210,23 @@ def results(tmp_path_factory):
     t = tmp_path_factory.mktemp("hostile")
     _write_inputs(t)
     other = _other_domain_model()
-    jobs = {}
-    for cid, args, _ in CASES:
-        if "{other}" in " ".join(args) and other is None:
-            continue
-        jobs[cid] = [a.replace("{t}/out", f"{t}/out-{cid}").replace("{t}", str(t)).replace("{other}", str(other))
-                     for a in args]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        done = dict(zip(jobs, pool.map(_run, jobs.values())))
+    done = {}
+    env = {"MORPHOGEN_DEBUG": os.environ.pop("MORPHOGEN_DEBUG", None), "MORPHOGEN_CACHE": os.environ.get("MORPHOGEN_CACHE"),
+           "COLUMNS": os.environ.get("COLUMNS")}
+    os.environ.update(MORPHOGEN_CACHE="off", COLUMNS="400")
+    try:
+        for cid, args, _ in CASES:
+            if "{other}" in " ".join(args) and other is None:
+                continue
+            argv = [a.replace("{t}/out", f"{t}/out-{cid}").replace("{t}", str(t)).replace("{other}", str(other))
+                    for a in args]
+            done[cid] = _run(argv)
+    finally:
+        for k, v in env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     return t, done
 
 

@@ -26,11 +26,15 @@ LABEL_PATTERNS = ("{id}_Annotation", "{id}_gt", "{id}_mask", "{id}_label", "{id}
 
 
 def _stats(values: list[float], key: str) -> dict[str, float]:
-    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=np.float64)
+    """mean, std, median and worst of the finite values; ``{key}_nonfinite`` counts the others (an HD95 of inf:
+    a mask predicted empty, or a reference that is) -- they are reported, not averaged away."""
+    allv = [x for x in values if x is not None]
+    v = np.asarray([x for x in allv if math.isfinite(x)], dtype=np.float64)
+    out = {f"{key}_nonfinite": len(allv) - int(v.size)}
     if v.size == 0:
-        return {f"{key}_mean": float("nan")}
+        return {f"{key}_mean": float("nan"), **out}
     return {f"{key}_mean": float(v.mean()), f"{key}_std": float(v.std()), f"{key}_median": float(np.median(v)),
-            f"{key}_worst": float(v.min() if key in ("dice", "iou") else v.max())}
+            f"{key}_worst": float(v.min() if key in ("dice", "iou") else v.max()), **out}
 
 
 def evaluate_masks(items: Mapping[str, tuple], fit_truth_hc: bool = False) -> dict:
