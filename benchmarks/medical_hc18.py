@@ -57,7 +57,8 @@ def score(records, masks: dict[str, np.ndarray]) -> dict:
 def summary_row(kind: str, label: str, rep: dict, **extra) -> dict:
     s = rep["summary"]
     keys = ("n", "dice_mean", "dice_median", "dice_worst", "iou_mean", "hd95_mean", "hd95_median",
-            "hc_abs_error_mm_mean", "hc_abs_error_mm_median", "hc_error_mm_mean")
+            "hc_abs_error_mm_mean", "hc_abs_error_mm_median", "hc_error_mm_mean", "hc_abs_error_vs_mask_mm_mean",
+            "hd95_nonfinite")
     return {"row": kind, "label": label, **{k: s.get(k) for k in keys}, **extra}
 
 
@@ -140,10 +141,13 @@ def row_uncertainty(model_name: str, test, steps: int, ensemble: int = 5) -> lis
     corr = uncertainty_correlation(np.asarray(unc), np.asarray(one_minus))
     freqs = [(res[r.id]["members"] >= model.threshold).mean(0) for r in test]
     rel = reliability(freqs, [truths[r.id] for r in test], bins=ensemble + 1)
+    from dataclasses import asdict
+
     return [{"row": "uncertainty", "label": f"ensemble {ensemble}, {steps} steps", "steps": steps,
              "ensemble": ensemble, "nfe": steps * ensemble, "model": model_name, "n": len(test),
-             "correlation": corr if isinstance(corr, dict) else getattr(corr, "__dict__", corr),
-             "reliability": rel if isinstance(rel, dict) else getattr(rel, "__dict__", rel)}]
+             "correlation": asdict(corr), "ece": rel.ece,
+             "reliability": [dict(zip(("low", "high", "mean_predicted", "frequency", "pixels"), r))
+                             for r in rel.rows()]}]
 
 
 def row_speed(model_name: str, test, repeats: int = 3) -> list[dict]:
@@ -185,9 +189,17 @@ def write_table(rows: list[dict]) -> str:
                          f"{_fmt(r['hc_error_mm_mean'], 2)} | {_fmt(r.get('images_per_second'), 2)} | {r['n']} |")
     for r in rows:
         if r["row"] == "uncertainty":
-            lines += ["", f"## Uncertainty ({r['label']}, {r['n']} images)", "", "```",
-                      json.dumps({"correlation": r["correlation"], "reliability": r["reliability"]}, indent=1,
-                                 default=str), "```"]
+            c = r["correlation"]
+            lines += ["", f"## Uncertainty ({r['label']}, {r['n']} images)", "",
+                      f"Correlation of the mean per-pixel disagreement with 1 - Dice, per image: Pearson "
+                      f"{c['pearson']:.3f} (p = {c['pearson_p']:.2g}), Spearman {c['spearman']:.3f} (p = "
+                      f"{c['spearman_p']:.2g}).", "",
+                      f"Pixel calibration of the members' foreground frequency (ECE {r['ece']:.4f}):", "",
+                      "| members voting foreground | mean predicted | observed foreground frequency | pixels |",
+                      "|---|---|---|---|"]
+            for b in r["reliability"]:
+                lines.append(f"| [{b['low']:.2f}, {b['high']:.2f}) | {_fmt(b['mean_predicted'])} | "
+                             f"{_fmt(b['frequency'])} | {b['pixels']} |")
         if r["row"] == "speed":
             lines += ["", "## Speed", "", f"{r['images_per_second']} images/s at {r['steps']} steps, one member, "
                       f"{r['threads']} thread(s); peak memory {r['peak_rss_mib']} MiB (process RSS)."]
