@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import sys
 import time
@@ -176,7 +175,7 @@ def _fmt(v, nd=3):
 
 
 def write_table(rows: list[dict]) -> str:
-    lines = [f"# HC18, held-out subjects (test split of the hc18 preset)", "",
+    lines = ["# HC18, held-out subjects (test split of the hc18 preset)", "",
              "Scored at the image's size: Dice / IoU, HD95 in mm, absolute head-circumference error in mm. NFE = "
              "network evaluations per image (steps x ensemble members).", "",
              "| model | steps | ensemble | NFE | Dice mean | Dice median | Dice worst | IoU | HD95 mm | HC abs err mm | "

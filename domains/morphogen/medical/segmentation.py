@@ -193,13 +193,9 @@ def run_segmentation(model, images: str | os.PathLike, out_dir: str | os.PathLik
         (out / stale).unlink(missing_ok=True)
     smp = model.make_sampler(sampler, steps)
     t0 = time.perf_counter()
-    rows, sampling_s = [], 0.0
-    t_batch = time.perf_counter()
-    for r in segment_files(model, inputs.images, steps=steps, sampler=sampler, ensemble=ensemble,
-                           batch_size=batch_size, fusion=fusion, seed=seed, progress=progress):
-        sampling_s += time.perf_counter() - t_batch
-        rows.append(write_result(out, r))
-        t_batch = time.perf_counter()
+    rows = [write_result(out, r) for r in segment_files(model, inputs.images, steps=steps, sampler=sampler,
+                                                        ensemble=ensemble, batch_size=batch_size, fusion=fusion,
+                                                        seed=seed, progress=progress)]
     total = time.perf_counter() - t0
     info = {"checkpoint": checkpoint or (str(model.source) if model.source else None), "images": len(rows),
             "skipped_label_files": [str(p) for p in inputs.skipped_labels],

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
-import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
