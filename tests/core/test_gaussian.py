@@ -20,6 +20,7 @@ from morphogen.schedules.gaussian import VE, LinearInterpolant, SubVP, VPCosine,
 SCHEDULES = {
     "vp": VPLinear(),
     "vp_cosine": VPCosine(),
+    "vp_cosine_shifted": VPCosine(shift=0.0625),
     "ve": VE(sigma_max=10.0),
     "subvp": SubVP(),
     "interpolant": LinearInterpolant(),

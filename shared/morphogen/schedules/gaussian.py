@@ -87,31 +87,63 @@ class VPCosine(GaussianSchedule):
     alpha(t) = cos(phi(s)) / cos(phi(0)), phi(s) = (s * s_max + offset) / (1 + offset) * pi / 2, s = 1 - t.
 
     ``s_max < 1`` keeps alpha(0) above zero (about 0.016 for the defaults) so that SDE drifts stay finite.
+
+    ``shift`` multiplies the signal-to-noise ratio alpha^2 / sigma^2 by ``shift ** 2`` at every t (the "shifted"
+    cosine schedule of Hoogeboom et al. 2023, simple diffusion: log-SNR + 2 log shift), staying variance
+    preserving: alpha_k = k a / D, sigma_k = s / D with D = sqrt(k^2 a^2 + s^2). ``shift < 1`` adds noise at every
+    t: large, smooth, redundant fields (high-resolution images, segmentation masks) otherwise reveal themselves
+    through spatial averaging long before t = 1.
     """
 
-    def __init__(self, offset: float = 0.008, s_max: float = 0.99, eps: float = 1e-3, train_eps: float = 1e-5):
-        self.offset, self.s_max = float(offset), float(s_max)
+    def __init__(self, offset: float = 0.008, s_max: float = 0.99, eps: float = 1e-3, train_eps: float = 1e-5,
+                 shift: float = 1.0):
+        if not shift > 0:
+            raise ValueError(f"VPCosine shift must be positive, got {shift}")
+        self.offset, self.s_max, self.shift = float(offset), float(s_max), float(shift)
         self.t_end = 1.0 - eps
         self.t_train_max = 1.0 - train_eps
 
     def _phi(self, t: Tensor) -> Tensor:
         return ((1.0 - t) * self.s_max + self.offset) / (1.0 + self.offset) * (math.pi / 2)
 
-    def alpha(self, t: Tensor) -> Tensor:
-        c0 = math.cos(self.offset / (1.0 + self.offset) * math.pi / 2)
-        return torch.cos(self._phi(t)) / c0
-
-    def sigma(self, t: Tensor) -> Tensor:
-        a = self.alpha(t)
-        return torch.sqrt((1.0 - a * a).clamp_min(0.0))
-
-    def d_alpha(self, t: Tensor) -> Tensor:
+    def _base(self, t: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The unshifted a, s, a', s'."""
         c0 = math.cos(self.offset / (1.0 + self.offset) * math.pi / 2)
         dphi_dt = -self.s_max / (1.0 + self.offset) * (math.pi / 2)
-        return -torch.sin(self._phi(t)) * dphi_dt / c0
+        a = torch.cos(self._phi(t)) / c0
+        da = -torch.sin(self._phi(t)) * dphi_dt / c0
+        s = torch.sqrt((1.0 - a * a).clamp_min(0.0))
+        ds = -a * da / s
+        return a, s, da, ds
+
+    def _shifted(self, t: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        a, s, da, ds = self._base(t)
+        k = self.shift
+        d = torch.sqrt(k * k * a * a + s * s)
+        dd = (k * k * a * da + s * ds) / d
+        return k * a / d, s / d, k * (da * d - a * dd) / (d * d), (ds * d - s * dd) / (d * d)
+
+    def alpha(self, t: Tensor) -> Tensor:
+        if self.shift == 1.0:
+            c0 = math.cos(self.offset / (1.0 + self.offset) * math.pi / 2)
+            return torch.cos(self._phi(t)) / c0
+        return self._shifted(t)[0]
+
+    def sigma(self, t: Tensor) -> Tensor:
+        if self.shift == 1.0:
+            a = self.alpha(t)
+            return torch.sqrt((1.0 - a * a).clamp_min(0.0))
+        return self._shifted(t)[1]
+
+    def d_alpha(self, t: Tensor) -> Tensor:
+        if self.shift == 1.0:
+            return self._base(t)[2]
+        return self._shifted(t)[2]
 
     def d_sigma(self, t: Tensor) -> Tensor:
-        return -self.alpha(t) * self.d_alpha(t) / self.sigma(t)
+        if self.shift == 1.0:
+            return -self.alpha(t) * self.d_alpha(t) / self.sigma(t)
+        return self._shifted(t)[3]
 
 
 class VE(GaussianSchedule):
