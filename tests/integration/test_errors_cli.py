@@ -15,7 +15,7 @@ def _run(args, **env):
                           env={**os.environ, "MORPHOGEN_DEBUG": "", **env})
 
 
-@pytest.mark.parametrize("domain", ["graphs", "crystals", "music"])
+@pytest.mark.parametrize("domain", ["graphs", "crystals", "music", "medical"])
 def test_a_bad_preset_key_is_one_line_naming_file_and_key(domain, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("denoiser: {class: x}\nprocess: {}\ntrain: {batch_size: 2, epoch: 3}\n")

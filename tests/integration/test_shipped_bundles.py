@@ -38,10 +38,12 @@ def test_unknown_name_lists_the_shipped_models():
         assert f"{domain}/{name}" in str(err.value)
 
 
-SAMPLING_COMMANDS = [("graphs", "sample"), ("crystals", "predict"), ("crystals", "generate"), ("music", "generate")]
+SAMPLING_COMMANDS = [("graphs", "sample"), ("crystals", "predict"), ("crystals", "generate"), ("music", "generate"),
+                     ("medical", "segment")]
 
 
-@pytest.mark.parametrize("domain,command", SAMPLING_COMMANDS + [(d, "train") for d in ("graphs", "crystals", "music")])
+@pytest.mark.parametrize("domain,command", SAMPLING_COMMANDS + [(d, "train") for d in ("graphs", "crystals", "music",
+                                                                                     "medical")])
 def test_every_command_shows_the_shared_options(domain, command):
     from typer.testing import CliRunner
 
