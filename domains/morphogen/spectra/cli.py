@@ -1,0 +1,60 @@
+"""``morphogen spectra ...``: simulate spectrum sets (and, later, elucidate structures from spectra). Imports only
+typer and the core's plugin types at module level; numpy, RDKit and tblite are imported inside the commands."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from morphogen.cli.plugins import DomainPlugin
+
+app = typer.Typer(help="Spectra: structure elucidation from spectra (DiffSpectra); GFN2-xTB IR spectrum sets.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+@app.callback()
+def _spectra() -> None:
+    """Spectra: structure elucidation from spectra (DiffSpectra); GFN2-xTB IR spectrum sets."""
+
+
+@app.command()
+def simulate(
+    molecules: str = typer.Option(..., "--molecules", help="qm9 (QM9 from qm9pack with its B3LYP geometries) or a "
+                                  "SMILES file (a SMILES and an optional name a line; embedded with RDKit ETKDG + "
+                                  "MMFF)."),
+    indices: Optional[Path] = typer.Option(None, "--indices", help="QM9 only: a JSON list of gdb numbers (qm9pack's "
+                                           "Index), or GDSS's valid_idx_qm9.json ({'valid_idxs': [0-based rows]}, "
+                                           "gdb = row + 1)."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N molecules of the selection "
+                                        "(counted before those already done are skipped)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (one thread each)."),
+    out: Path = typer.Option(..., "--out", help="Output folder: spectra.jsonl, failed.csv, settings.json; a rerun "
+                             "resumes it."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
+) -> None:
+    """GFN2-xTB harmonic IR spectra (GFN2 relaxation, finite-difference Hessian, Lorentzian FWHM 20 cm^-1 on
+    400-4000 cm^-1 step 2, max 1) appended to OUT/spectra.jsonl; failures to OUT/failed.csv."""
+    if indices is not None and molecules.lower() != "qm9":
+        raise typer.BadParameter("--indices selects QM9 molecules; use it with --molecules qm9", param_hint="--indices")
+    if molecules.lower() != "qm9" and not Path(molecules).is_file():
+        raise typer.BadParameter(f"not 'qm9' and not a file: {molecules}", param_hint="--molecules")
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"  # before numpy and tblite load: one thread per process
+    from morphogen.spectra.simulate import simulate_set
+
+    s = simulate_set(molecules, out, indices, limit, workers, progress=progress)
+    if s.repaired:
+        typer.echo(f"removed a partial last line (a killed run) from {', '.join(s.repaired)}")
+    typer.echo(f"{s.selected} selected, {s.skipped} done before, {s.written} written, {s.failed} failed in "
+               f"{s.seconds:.1f} s; {out / 'spectra.jsonl'}")
+    for reason, n in s.reasons.most_common(5):
+        typer.echo(f"  failed: {n} x {reason}")
+
+
+plugin = DomainPlugin(name="spectra", app=app,
+                      summary="Spectra: structure elucidation from spectra (DiffSpectra); GFN2-xTB IR spectrum sets.")
+
+if __name__ == "__main__":
+    app()
