@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
-EXTRAS ?= graphs,crystals,music,medical,dev
+EXTRAS ?= graphs,crystals,spectra,music,medical,dev
 
 .PHONY: demo test install benchmark clean
 
