@@ -9,9 +9,10 @@ from morphogen.processes.joint import JointProcess
 from morphogen.processes.masked import MaskedDiffusion
 from morphogen.processes.uniform import UniformDiscrete
 from morphogen.processes.wrapped import TorusFlowMatching, WrappedGaussian
+from morphogen.processes.zero_com import ZeroCoMGaussian
 
 __all__ = [
     "BernoulliDiffusion", "ContinuousBFN", "Corrupted", "DiscreteBFN", "FieldState", "FlowMatching",
     "GaussianProcess", "JointProcess", "MaskedDiffusion", "PeriodicBFN", "Process", "ProcessError", "TorusFlowMatching", "UniformDiscrete",
-    "WrappedGaussian",
+    "WrappedGaussian", "ZeroCoMGaussian",
 ]

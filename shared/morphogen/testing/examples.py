@@ -199,6 +199,14 @@ def _register_core() -> None:
         "wrapped_gaussian", WrappedGaussian, WrappedGaussian, (1,), wn,
         {"score": lambda f, p, g: WrappedGaussianOracle(f, wn, p)},
         sampler_options={"pc": {"snr": 0.2}, "langevin": {"snr": 0.2}}))
+    from morphogen.oracles.zero_com import ZeroCoMGaussianMixture, ZeroCoMGaussianMixtureOracle
+    from morphogen.processes import ZeroCoMGaussian
+
+    tri = torch.tensor([[1.0, 0.0], [-0.5, 0.866], [-0.5, -0.866]])  # an equilateral triangle, and it mirrored
+    shapes = ZeroCoMGaussianMixture(torch.tensor([0.6, 0.4]), torch.stack([tri, -tri]), torch.tensor([0.15]))
+    register_example(ProcessExample(
+        "zero_com", ZeroCoMGaussian, lambda **kw: ZeroCoMGaussian(VPCosine(), **kw), (3, 2), shapes,
+        {"score": lambda f, p, g: ZeroCoMGaussianMixtureOracle(f, shapes, p, "score")}))
     register_example(ProcessExample(
         "torus_flow_matching", TorusFlowMatching, TorusFlowMatching, (1,), wn,
         {"velocity": lambda f, p, g: TorusFlowOracle(f, wn, p, "velocity")}))
