@@ -11,7 +11,8 @@ Carbon-24 (many polymorphs per formula): the best of k = 1, 5, 20 samples.
 
 A model is ``label=checkpoint`` or ``label=checkpoint@sampler`` (a sampler override as ``predict --sampler`` takes
 it, e.g. ``renoise`` or ``renoise:start=0.5``). Sample j of every composition is drawn with seed j (one call per j,
-as the recorded results were made); NFE is the sampler's own count (a BFN sampler of n steps makes n + 1).
+as the recorded results were made); NFE is the sampler's own count of network evaluations (``SampleResult.nfe``):
+the receiver sampler ``bfn`` of n steps makes n + 1, ``bfn_end_back`` n (n + 1 with ``final=evaluate``).
 
 Models are shipped names or model files; the split is the preset's (seed 0, 80/10/10 of the pool in
 ../shared/data). Writes benchmarks/results/crystals_<dataset><tag>.{json,md}.

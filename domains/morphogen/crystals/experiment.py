@@ -109,8 +109,8 @@ class SampledStructures:
 
     Attributes:
         structures: one pymatgen Structure per requested cell (None where the sampled lattice is no cell).
-        nfe: network evaluations per cell, as the sampler counted them (``SampleResult.nfe``; a BFN sampler of
-            n steps makes n + 1).
+        nfe: network evaluations per cell, as the sampler counted them (``SampleResult.nfe``; the receiver
+            sampler ``bfn`` of n steps makes n + 1, ``bfn_end_back`` n).
         sampler: the sampler that ran (:class:`morphogen.samplers.spec.SamplerSpec`).
     """
 

@@ -88,6 +88,17 @@ def apply_mask(x: Tensor, mask: Tensor | None, fill: float | int = 0) -> Tensor:
     return torch.where(m, x, torch.as_tensor(fill, dtype=x.dtype, device=x.device))
 
 
+#: what a Bayesian flow's end-back step (``resample``) puts in place of the data: the expectation of the network's
+#: output distribution, or a draw from it
+BFN_ESTIMATES = ("mean", "sample")
+
+
+def check_estimate(estimate: str) -> None:
+    """Raise ValueError unless ``estimate`` is one of :data:`BFN_ESTIMATES`."""
+    if estimate not in BFN_ESTIMATES:
+        raise ValueError(f"estimate must be one of {BFN_ESTIMATES}, got {estimate!r}")
+
+
 def check_finite(name: str, x: Tensor) -> None:
     if x.is_floating_point() and not torch.isfinite(x).all():
         bad = (~torch.isfinite(x)).reshape(x.shape[0], -1).any(dim=1).nonzero().flatten().tolist()
@@ -108,7 +119,9 @@ class Process(Configurable, ABC):
         ``"unmask"``      absorbing-state discrete diffusion: ``mask_id``, ``is_masked(state)`` and a keep schedule
                           ``schedule`` (alpha(t), ``time_of``), so ordered unmasking applies;
         ``"bayesian_flow"`` Bayesian flow: the state holds the parameters of a belief, updated by receiver samples;
-        ``"renoise"``     ``corrupt`` of a data estimate is a valid sampler state at any t (the re-noising sampler).
+        ``"renoise"``     ``corrupt`` of a data estimate is a valid sampler state at any t (the re-noising sampler);
+        ``"end_back"``    Bayesian flow whose belief can be drawn afresh from the flow distribution given the
+                          network's output (``resample``): CrysBFN's end-back sampler.
     """
 
     capabilities: ClassVar[frozenset[str]] = frozenset()
@@ -198,3 +211,10 @@ class Process(Configurable, ABC):
     t_end: float = 1.0
     #: the largest time drawn during training
     t_train_max: float = 1.0
+
+    @property
+    def training_steps(self) -> int | None:
+        """n when the process trains in discrete time: :meth:`JointProcess.sample_time` then draws its training
+        times from the grid {0, 1/n, ..., (n - 1)/n} (the times an n-step sampler evaluates the network at) and its
+        loss is the n-step loss; None (the default) for continuous-time training, t uniform on [0, t_train_max]."""
+        return None

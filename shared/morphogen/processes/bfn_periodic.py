@@ -22,7 +22,9 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from morphogen.processes.base import Corrupted, FieldState, Process, ProcessError, expand_like, masked_mean
+from morphogen.processes.base import (
+    Corrupted, FieldState, Process, ProcessError, check_estimate, expand_like, masked_mean,
+)
 from morphogen.schedules.bfn import VonMisesAccuracy, bessel_ratio
 
 TWO_PI = 2.0 * math.pi
@@ -85,6 +87,12 @@ class PeriodicBFN(Process):
     step) the last step's alpha_n is used.
     Reverse step from t to t_next: alpha = schedule.alpha(t, t_next) (the table alpha_i on the training grid),
     y ~ vM(x_hat, alpha), then the circular-mean update. ``final_step``: x_hat wrapped into [0, period).
+    End-back step (``resample``, CrysBFN's default sampler): the belief at the next time drawn afresh as in
+    training, ``corrupt`` with x_hat in place of the data (floor(t n) sender samples vM(x_hat, alpha_j)
+    accumulated: c e^{i m} = sum_j alpha_j e^{i y_j}).
+    Training times (``time_grid``): the flow is discrete, so by default the network is trained at the grid times
+    t_i = i/n only, where the belief holds exactly i samples and where an n-step sampler evaluates it (CrysBFN);
+    ``time_grid=False`` draws t uniformly on [0, 1] (the belief still holds floor(t n) samples).
 
     Args:
         beta1: target concentration at t = 1 (radians^-2; see :class:`VonMisesAccuracy`).
@@ -94,9 +102,10 @@ class PeriodicBFN(Process):
         loss_weighting: ``"elbo"`` (the discrete-time bound above, as CrysBFN trains) or ``"unit"``: the same
             ``1 - cos`` distance with weight 1 at every step (the analogue of Ho et al.'s simple loss: early steps,
             where the belief is still vague, weigh as much as late ones).
+        time_grid: train at the grid times {0, 1/n, ..., (n - 1)/n} only (default) or, False, at uniform times.
     """
 
-    capabilities: ClassVar[frozenset[str]] = frozenset({"bayesian_flow"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"bayesian_flow", "end_back"})
     prediction_kinds: ClassVar[frozenset[str]] = frozenset({"x1"})
 
     def __init__(
@@ -107,6 +116,7 @@ class PeriodicBFN(Process):
         power: float = 2.0,
         period: float = 1.0,
         loss_weighting: str = "elbo",
+        time_grid: bool = True,
     ):
         if period <= 0:
             raise ValueError(f"period must be > 0, got {period}")
@@ -117,6 +127,11 @@ class PeriodicBFN(Process):
         self.beta1 = float(beta1)
         self.steps = int(steps)
         self.period = float(period)
+        self.time_grid = bool(time_grid)
+
+    @property
+    def training_steps(self) -> int | None:
+        return self.steps if self.time_grid else None
 
     # -- units --------------------------------------------------------------------------------------------------
     def to_angle(self, x: Tensor) -> Tensor:
@@ -213,6 +228,14 @@ class PeriodicBFN(Process):
         m, c = self.update(self.to_angle(value.double()), kappa.double(), y, alpha)
         new_value, new_kappa = self._masked(self.from_angle(m).to(value.dtype), c.to(value.dtype), state.mask)
         return state.with_value(new_value, t=t_next, kappa=new_kappa)
+
+    def resample(self, state, prediction, kind, t, estimate: str = "mean", generator=None) -> FieldState:
+        """End-back step: the belief at time ``t`` (B,) drawn afresh from the flow given x_hat, exactly as
+        ``corrupt`` draws it from the data (floor(t n) sender samples of the training table). The output
+        distribution is the point x_hat, so ``estimate`` ("mean" or "sample") makes no difference here."""
+        check_estimate(estimate)
+        self._check_kind(kind)
+        return self.corrupt(self.wrap(prediction), t, state.mask, generator).state
 
     def estimate_x1(self, state, prediction, kind) -> Tensor:
         self._check_kind(kind)

@@ -21,6 +21,11 @@ class JointProcess(Configurable):
             field (useful when a method trains fields at unrelated noise levels).
         stratified: draw training times stratified over the batch (one per 1/B bin, shuffled): same law,
             lower loss variance.
+
+    Discrete-time training: a field whose process has ``training_steps`` n is trained at the grid times
+    t in {0, 1/n, ..., (n - 1)/n} only (a uniform draw u read as floor(u n) / n). With ``"shared"`` times the whole
+    sample shares that grid (every field, continuous-time ones included, sees the same t), so all discrete-time
+    fields must agree on n; ``"independent"`` times put each discrete-time field on its own grid.
     """
 
     def __init__(self, processes: Mapping[str, Process], time_sampling: str = "shared", stratified: bool = False):
@@ -34,6 +39,12 @@ class JointProcess(Configurable):
         self.processes: dict[str, Process] = dict(processes)
         self.time_sampling = time_sampling
         self.stratified = bool(stratified)
+        grids = self._grids()
+        if time_sampling == "shared" and len(set(grids.values())) > 1:
+            listing = ", ".join(f"'{k}' {n}" for k, n in grids.items())
+            raise ValueError(f"shared training times need one time grid, but the discrete-time fields disagree on "
+                             f"their number of steps ({listing}); give them the same steps or use "
+                             "time_sampling='independent'")
 
     def __getitem__(self, name: str) -> Process:
         return self.processes[name]
@@ -60,15 +71,37 @@ class JointProcess(Configurable):
             u = (perm + u) / b
         return u * hi
 
+    def _grids(self) -> dict[str, int]:
+        """field -> n for the fields whose processes train in discrete time (``training_steps``)."""
+        out = {}
+        for k, p in self.processes.items():
+            n = p.training_steps
+            if n is not None:
+                out[k] = int(n)
+        return out
+
+    @staticmethod
+    def _on_grid(t: Tensor, n: int) -> Tensor:
+        """A uniform draw t in [0, 1) read on the n-step grid: floor(t n) / n in {0, 1/n, ..., (n - 1)/n}."""
+        return torch.floor(t * n).clamp(0, n - 1) / n
+
     def sample_time(
         self, batch_size: int, device=None, dtype=torch.float32, generator: torch.Generator | None = None
     ) -> dict[str, Tensor]:
-        """Training times: field -> (B,) uniform on [0, t_train_max of the field's process]."""
+        """Training times: field -> (B,) uniform on [0, t_train_max of the field's process], or on the grid
+        {0, 1/n, ..., (n - 1)/n} for discrete-time fields (see the class docstring)."""
+        grids = self._grids()
         if self.time_sampling == "shared":
             hi = min(p.t_train_max for p in self.processes.values())
             t = self._uniform(batch_size, hi, device, dtype, generator)
+            if grids:
+                t = self._on_grid(t, next(iter(grids.values())))
             return {k: t for k in self.processes}
-        return {k: self._uniform(batch_size, p.t_train_max, device, dtype, generator) for k, p in self.processes.items()}
+        out = {}
+        for k, p in self.processes.items():
+            t = self._uniform(batch_size, p.t_train_max, device, dtype, generator)
+            out[k] = self._on_grid(t, grids[k]) if k in grids else t
+        return out
 
     def check_batch(self, data: Mapping[str, Tensor], masks: Mapping[str, Tensor] | None = None) -> int:
         """Validate a batch; returns its size B. Errors name the field and the problem."""

@@ -7,6 +7,9 @@ update the belief (each field's process does this in ``reverse_step``). Then eva
 belief at t = 1 and return each field's ``final_step`` (the estimate x_hat for continuous data, a class drawn from
 the output distribution for categorical data, the wrapped estimate for periodic data). NFE = n + 1 network
 evaluations (2 (n + 1) with classifier-free guidance); ``SampleResult.nfe`` counts them as made.
+
+CrysBFN samples differently by default: :class:`~morphogen.samplers.bfn_end_back.BFNEndBack` ("bfn_end_back")
+draws each belief afresh from the flow distribution given the network's estimate instead of accumulating it.
 """
 from __future__ import annotations
 

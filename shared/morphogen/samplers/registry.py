@@ -32,6 +32,7 @@ _CORE: dict[str, str] = {
     "heun": "morphogen.samplers.ode:Heun",
     "dpm_solver": "morphogen.samplers.dpm_solver:DPMSolver",
     "bfn": "morphogen.samplers.bfn:BFNReceiver",
+    "bfn_end_back": "morphogen.samplers.bfn_end_back:BFNEndBack",
     "renoise": "morphogen.samplers.renoise:Renoise",
     "unmask": "morphogen.samplers.unmask:OrderedUnmasking",
 }
