@@ -240,7 +240,8 @@ def write_tables(out: dict) -> None:
                      f"{m['eden_max']:.6f} | {m30['ours']:.6f} | {m30['eden_seed0']:.6f} |")
     gap = max(abs(m["ours"] - m["ours_nspdk_mmd"]) for r in (r16, r30) for m in r["mmd"].values())
     lines += ["", f"`nspdk_mmd` (the dot products of mean feature vectors) equals GDSS's average of the kernel "
-              f"matrices to {gap:.1e}.", "", "Feature ids are hashes, so two implementations agree exactly only where no two features share a "
+              f"matrices to {gap:.1e}.", "",
+              "Feature ids are hashes, so two implementations agree exactly only where no two features share a "
               "bucket. A graph's vector equal up to feature ids means the same decomposition, cut-offs, half "
               "features and normalisations; the kernel entries that still differ come from features of two "
               "different graphs sharing a bucket, and differ between two EDeN processes by as much. At GDSS's 16 "
