@@ -10,7 +10,8 @@ import typer
 from morphogen.cli.options import SamplingOptions, TrainRequest, load_checkpoint, sampling_command, train_command
 from morphogen.cli.plugins import DomainPlugin
 
-PRESETS = "qm9 | zinc250k | moses | community_small | ego_small | grid | enzymes, or a YAML path"
+PRESETS = ("qm9 | zinc250k | moses | community_small | ego_small | grid | enzymes | pyg (any PyG InMemoryDataset "
+           "given by --data), or a YAML path")
 CHECKPOINT_DIR = Path(__file__).parent / "checkpoints"
 
 app = typer.Typer(help="GDSS: score-based generation of graphs and molecules with a system of SDEs.",
@@ -47,7 +48,8 @@ def train(
                                       "failing."),
 ):
     """Train a GDSS model from a preset (--preset qm9 | zinc250k | moses | community_small | ego_small | grid |
-    enzymes, or a YAML path); a second call with the same --out resumes from OUT/run/checkpoints/last.ckpt."""
+    enzymes, or a YAML path; --preset pyg --data FOLDER trains on a PyTorch Geometric InMemoryDataset, e.g. a
+    TUDataset's root/name folder); a second call with the same --out resumes from OUT/run/checkpoints/last.ckpt."""
     from morphogen.graphs.pipeline import train as _train
     from morphogen.utils.threads import configure_threads
 
@@ -86,7 +88,8 @@ def sample(
 @app.command()
 def evaluate(
     samples: Path = typer.Option(..., help="folder written by `sample`"),
-    reference: str = typer.Option(..., help="benchmark: qm9 | zinc250k | moses | community_small | ego_small | grid | enzymes"),
+    reference: str = typer.Option(..., help="benchmark: qm9 | zinc250k | moses | community_small | ego_small | grid | "
+                                  "enzymes | pyg (with --data)"),
     data: Optional[str] = typer.Option(None, help="dataset path, as for train"),
     fcd: bool = typer.Option(True, "--fcd/--no-fcd"),
     nspdk: bool = typer.Option(True, "--nspdk/--no-nspdk"),
