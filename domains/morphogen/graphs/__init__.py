@@ -7,5 +7,15 @@ a core bundle, with ``generate``), :mod:`.metrics` (degree / clustering / orbit 
 :mod:`.samplers` (the S4 solver of GDSS), :mod:`.io` (sample files, pictures, ``write_samples``), ``presets/``,
 :mod:`.pipeline` (preset -> trained model) and :mod:`.cli`. Everything molecular (SMILES, QM9 / ZINC250k / MOSES,
 GDSS's decoding and valency correction, validity, uniqueness, novelty, FCD, NSPDK) is in :mod:`morphogen.molecules`,
-shared with the other molecule domains. Importing this package imports nothing heavy.
+shared with the other molecule domains. PyTorch Geometric is the interface where researchers hold their graphs:
+``--preset pyg --data`` trains on any ``InMemoryDataset`` on disk (:mod:`.data.pyg`) and :func:`to_pyg` turns
+samples into ``Data`` objects. Importing this package imports nothing heavy.
 """
+
+
+def __getattr__(name: str):
+    if name == "to_pyg":  # morphogen.graphs.to_pyg, imported on first use
+        from morphogen.graphs.io.pyg import to_pyg
+
+        return to_pyg
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,7 +30,10 @@ def load_preset(name_or_path: str | os.PathLike) -> "Preset":
 
 def build_model(preset: "Preset", prepared: "PreparedData") -> "GraphModel":
     """The preset's untrained model for these data: process, denoiser, default sampler, and the feature names,
-    padding and node-count histogram (N + 1 counts) of the training graphs."""
+    padding and node-count histogram (N + 1 counts) of the training graphs. A network of the denoiser (``x_net``,
+    ``a_net``) whose arguments leave out ``num_features`` gets the data's F (the ``pyg`` preset, for any dataset)."""
+    import copy
+
     from morphogen.bundle.model import BundleMetadata
     from morphogen.graphs.data.kind import GraphKind
     from morphogen.graphs.model import GraphModel
@@ -40,7 +43,12 @@ def build_model(preset: "Preset", prepared: "PreparedData") -> "GraphModel":
     g = prepared.train
     if preset.sampler is None:
         raise ValueError(f"{preset.source or preset.name}: no default sampler (a graphs preset needs 'sampler:')")
-    return GraphModel(process=build(preset.process), denoiser=build(preset.denoiser), sampler=preset.sampler,
+    den = copy.deepcopy(preset.denoiser)
+    for key in ("x_net", "a_net"):
+        net = (den.get("args") or {}).get(key)
+        if isinstance(net, dict):
+            net.setdefault("args", {}).setdefault("num_features", len(g.feature_names))
+    return GraphModel(process=build(preset.process), denoiser=build(den), sampler=preset.sampler,
                       metadata=BundleMetadata(preset=preset.name, notes={"data": dict(preset.data)}),
                       feature_names=list(g.feature_names), max_nodes=g.max_nodes,
                       node_count_hist=CountHistogram.from_counts(g.num_nodes(), length=g.max_nodes + 1).to_list(),

@@ -26,7 +26,7 @@ from morphogen.molecules.metrics import (
     MoleculeMetrics, MoleculeScores, connected_fraction, novelty, nspdk_mmd_smiles, uniqueness, validity,
     validity_without_correction,
 )
-from morphogen.molecules.nspdk import NSPDKMMD, nspdk_features, nspdk_mmd
+from morphogen.molecules.nspdk import NSPDKMMD, nspdk_features, nspdk_kernel, nspdk_mmd
 from morphogen.molecules.qm9 import QM9_ATOMS, QM9_MAX_ATOMS, Geometry, QM9Record, load_qm9, qm9pack_files, read_qm9
 from morphogen.molecules.valency import (
     ATOM_VALENCY, DecodedMolecule, construct_mol, correct_mol, decode_molecule_from_smiles, decode_molecules,
@@ -40,7 +40,7 @@ __all__ = [
     "connected_fraction", "construct_mol", "correct_mol", "decode_atoms", "decode_molecule_from_smiles",
     "decode_molecules", "draw_molecules", "fcd", "featurize_smiles", "first_valence_problem", "kekulized_graph",
     "largest_fragment_smiles", "load_moses", "load_qm9", "load_smiles_set", "load_zinc250k", "mol_from_smiles",
-    "novelty", "nspdk_features", "nspdk_mmd", "nspdk_mmd_smiles", "num_fragments", "qm9pack_files", "quantize_bonds",
+    "novelty", "nspdk_features", "nspdk_kernel", "nspdk_mmd", "nspdk_mmd_smiles", "num_fragments", "qm9pack_files", "quantize_bonds",
     "raw_smiles", "read_qm9", "read_smiles_csv", "read_smiles_lines", "smiles_to_nx", "uniqueness", "validity",
     "validity_without_correction", "write_smiles",
 ]

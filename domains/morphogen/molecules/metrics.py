@@ -1,8 +1,9 @@
 """Molecule metrics as GDSS reports them, each a pure function plus the accumulating :class:`MoleculeMetrics`:
-validity without correction (fraction of samples whose generated valences RDKit accepts), validity after
-correction, uniqueness (unique canonical SMILES among valid), novelty (fraction of the unique valid SMILES absent
-from the training set, MOSES' definition), FCD against the test set (:mod:`.frechet`) and NSPDK MMD (:mod:`.nspdk`).
-:func:`connected_fraction` (valid and one fragment as generated) is there for the papers that report it."""
+validity without correction (fraction of samples whose generated valences RDKit accepts), connected (valid without
+correction and one fragment as generated: GDSS's validity allows fragments, so this is reported beside it), validity
+after correction, uniqueness (unique canonical SMILES among valid), novelty (fraction of the unique valid SMILES
+absent from the training set, MOSES' definition), FCD against the test set (:mod:`.frechet`) and NSPDK MMD
+(:mod:`.nspdk`)."""
 from __future__ import annotations
 
 import hashlib
@@ -14,10 +15,12 @@ from morphogen.molecules.valency import DecodedMolecule
 
 @dataclass
 class MoleculeScores:
-    """Fractions in [0, 1] (FCD and NSPDK are distances; None when not computed)."""
+    """Fractions in [0, 1] (FCD and NSPDK are distances; None when not computed). ``connected`` is the share valid
+    without correction and in one fragment (<= ``validity_without_correction``)."""
 
     num_samples: int
     validity_without_correction: float
+    connected: float
     validity: float
     uniqueness: float
     novelty: float | None = None
@@ -94,8 +97,8 @@ class MoleculeMetrics:
 
     def compute(self) -> MoleculeScores:
         valid = [d.smiles for d in self.decoded if d.smiles]
-        scores = MoleculeScores(len(self.decoded), validity_without_correction(self.decoded), validity(self.decoded),
-                                uniqueness(valid))
+        scores = MoleculeScores(len(self.decoded), validity_without_correction(self.decoded),
+                                connected_fraction(self.decoded), validity(self.decoded), uniqueness(valid))
         if self.train is not None:
             scores.novelty = novelty(valid, self.train)
         if self.test is not None and valid:

@@ -21,7 +21,8 @@ MOLECULE_SETS = ("qm9", "zinc250k", "moses")
 CACHED_SETS = ("qm9", "zinc250k")  # featurised once, then read from $MORPHOGEN_CACHE
 GENERIC_FILES = {"community_small": "community_small.json", "ego_small": "ego_small.json", "grid": "grid.json",
                  "enzymes": "enzymes.json"}
-DATASETS = (*MOLECULE_SETS, *GENERIC_FILES)
+USER_SETS = ("pyg",)  # generic graphs the user gives with --data (any PyG InMemoryDataset, a graphs.json, TU files)
+DATASETS = (*MOLECULE_SETS, *GENERIC_FILES, *USER_SETS)
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,16 @@ class GraphDataSpec:
 
     Attributes:
         name: the benchmark (``qm9``, ``zinc250k``, ``moses``, ``community_small``, ``ego_small``, ``grid``,
-            ``enzymes``).
-        max_nodes: N, the padding of every graph (molecules: heavy atoms).
+            ``enzymes``), or ``pyg``: generic graphs given by ``--data`` (a PyG ``InMemoryDataset``, see
+            :mod:`morphogen.graphs.data.pyg`, or a graphs.json / TU folder).
+        max_nodes: N, the padding of every graph (molecules: heavy atoms; generic graphs: None = the largest
+            training graph).
         atoms: the element of each node-feature column (molecules; documentation of the featurisation).
         test_index: GDSS's test-index file of the molecule sets, under ``<data root>/graphs/molecules/``.
         test_index_path: that file given by path instead.
-        max_degree_feat: generic graphs: one-hot degree features 0 .. max_degree_feat - 1.
+        max_degree_feat: generic graphs: one-hot degree features 0 .. max_degree_feat - 1 (None: max degree + 1).
         test_split: generic graphs: the first ``test_split`` of the file is the test set (GDSS).
+        node_features: generic graphs: ``degree`` (GDSS's one-hot degree) or ``x`` (a PyG dataset's own ``x``).
     """
 
     name: str
@@ -46,6 +50,7 @@ class GraphDataSpec:
     test_index_path: str | None = None
     max_degree_feat: int | None = None
     test_split: float = 0.2
+    node_features: str = "degree"
 
     @classmethod
     def of(cls, preset: "Preset") -> "GraphDataSpec":
@@ -59,6 +64,9 @@ class GraphDataSpec:
             raise TypedConfigError(f"{where}.name: unknown dataset '{spec.name}' (known: {list(DATASETS)})")
         if spec.name in CACHED_SETS and not (spec.test_index or spec.test_index_path):
             raise TypedConfigError(f"{where}: {spec.name} needs test_index (GDSS's test indices)")
+        if spec.node_features not in ("degree", "x") or (spec.molecules and spec.node_features != "degree"):
+            raise TypedConfigError(f"{where}.node_features: '{spec.node_features}' (generic graphs: degree or x; "
+                                   "molecules: their atom types)")
         return spec
 
     @property
@@ -153,6 +161,7 @@ def _load_source(spec: GraphDataSpec, data=None, limit: int | None = None,
     """Read and featurise the dataset from its source files (:mod:`morphogen.molecules` for molecules, networkx
     for graphs)."""
     from morphogen.graphs.data.dense import DenseGraphs
+    from morphogen.graphs.data.errors import GraphDataError
     from morphogen.graphs.data.generic import graphs_to_dense, read_graph_json, read_tu_dataset
     from morphogen.graphs.data.kind import GraphKind
     from morphogen.graphs.data.prepared import PreparedData
@@ -181,12 +190,39 @@ def _load_source(spec: GraphDataSpec, data=None, limit: int | None = None,
         smiles = ms.molecules.smiles
         return PreparedData(train, [smiles[i] for i in split.test.tolist()], [smiles[i] for i in split.train.tolist()],
                             GraphKind.MOLECULE, name)
+    if name in USER_SETS and data is None:
+        raise NotFoundError(f"the {name} preset trains on the graphs given by --data: a PyG dataset folder (with "
+                            "processed/data.pt) or its .pt file, a graphs.json, or a TU folder")
     path = Path(data) if data else root / "generic" / GENERIC_FILES[name]
+    from morphogen.graphs.data.pyg import is_pyg_dataset
+
+    if is_pyg_dataset(path):
+        return _pyg_source(spec, path)
+    if spec.node_features != "degree":
+        raise GraphDataError(str(path), f"node_features: {spec.node_features} needs a PyG dataset with x")
     graphs = read_tu_dataset(path) if path.is_dir() else read_graph_json(path, spec.max_nodes)
     n_test = int(spec.test_split * len(graphs))
     test, train = graphs[:n_test], graphs[n_test:]  # GDSS: the first test_split of the list is the test set
     dense = graphs_to_dense(train, spec.max_nodes, spec.max_degree_feat)
     return PreparedData(dense, test, None, GraphKind.GRAPH, name)
+
+
+def _pyg_source(spec: GraphDataSpec, path: Path) -> "PreparedData":
+    """A PyG ``InMemoryDataset`` with GDSS's split of a graph list (the first ``test_split`` is the test set)."""
+    from morphogen.graphs.data.errors import GraphDataError
+    from morphogen.graphs.data.kind import GraphKind
+    from morphogen.graphs.data.prepared import PreparedData
+    from morphogen.graphs.data.pyg import pyg_dataset_file, pyg_to_dense, pyg_to_networkx, read_pyg_dataset
+
+    file = pyg_dataset_file(path)
+    graphs = read_pyg_dataset(file)
+    n_test = int(spec.test_split * len(graphs))
+    if n_test >= len(graphs):
+        raise GraphDataError(str(file), f"{len(graphs)} graphs leave none for training after the test split "
+                                        f"({spec.test_split})")
+    dense = pyg_to_dense(graphs[n_test:], spec.max_nodes, spec.node_features, spec.max_degree_feat, str(file),
+                         offset=n_test)
+    return PreparedData(dense, pyg_to_networkx(graphs[:n_test], str(file)), None, GraphKind.GRAPH, spec.name)
 
 
 def write_prepared_dataset(preset: "Preset", out: str | os.PathLike, data: str | os.PathLike | None = None,

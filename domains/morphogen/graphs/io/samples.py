@@ -25,6 +25,7 @@ class SamplingSummary:
         sampler: the sampler with all its arguments (``NAME:key=value,...``).
         seed: the seed of the draws; device: where they were drawn.
         validity_without_correction: molecules only, the share whose valences are possible as generated.
+        connected: molecules only, the share valid without correction and in one fragment as generated.
         files: the files written.
     """
 
@@ -37,6 +38,7 @@ class SamplingSummary:
     seed: int
     device: str
     validity_without_correction: float | None = None
+    connected: float | None = None
     files: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -71,6 +73,7 @@ def write_samples(model: "GraphModel | str | os.PathLike", out: str | os.PathLik
         write_smiles([d.raw_smiles for d in dec], out / "samples.smi")
         draw_molecules([d.smiles for d in dec[:32]], out / "grid.png")
         info.validity_without_correction = sum(d.valid_without_correction for d in dec) / len(dec)
+        info.connected = sum(d.connected for d in dec) / len(dec)
         info.files = [str(out / "samples.smi"), str(out / "grid.png")]
     else:
         from morphogen.graphs.data.generic import dense_to_graphs, write_graph_json
