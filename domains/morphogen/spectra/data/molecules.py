@@ -1,0 +1,200 @@
+"""Molecules with spectra as training and evaluation records, and their padded tensors for the joint process.
+
+A :class:`SpectrumMolecule` holds a molecule's graph and 3-D geometry in one atom order (hydrogens included: the
+bonds of its SMILES mapped onto the geometry's atoms by :func:`morphogen.molecules.geometry.match_geometry`), and
+its spectra: an IR spectrum on the fixed grid (``spectra.jsonl`` of ``morphogen spectra simulate``) and / or
+13C and 1H shift lists.
+
+Tensors of one molecule padded to ``max_atoms`` (:func:`featurize`):
+``atoms`` (N,) element class (:data:`ELEMENTS` order), ``bonds`` (P,) over the pairs i < j (0 none, 1 single,
+2 double, 3 triple; Kekulé form), ``pos`` (N, 3) centred Angstrom, with the atom mask (N,) and the pair mask (P,).
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from morphogen.spectra.errors import SpectraDataError
+
+#: the element classes of the atoms field (QM9's elements, hydrogen first)
+ELEMENTS: tuple[str, ...] = ("H", "C", "N", "O", "F")
+#: QM9's largest molecule, hydrogens included
+QM9_MAX_ATOMS = 29
+#: the IR grid of ``morphogen spectra simulate`` (cm^-1)
+IR_GRID = (400.0, 4000.0, 2.0)
+IR_POINTS = 1801
+
+
+@dataclass
+class SpectrumMolecule:
+    """One molecule: ``id``, ``smiles`` (the truth), ``elements`` (n,), ``pos`` (n, 3) Angstrom, ``bonds`` (m, 2)
+    atom pairs i < j with ``orders`` (m,) in {1, 2, 3}, ``ir`` (1801,) on :data:`IR_GRID` or None, ``c13`` /
+    ``h1`` shift lists (ppm) or None, and ``where`` (file and line)."""
+
+    id: int | str
+    smiles: str
+    elements: tuple[str, ...]
+    pos: np.ndarray
+    bonds: np.ndarray
+    orders: np.ndarray
+    ir: np.ndarray | None = None
+    c13: list[float] | None = None
+    h1: list[float] | None = None
+    where: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def num_atoms(self) -> int:
+        return len(self.elements)
+
+    def formula_counts(self) -> np.ndarray:
+        """(len(ELEMENTS),) element counts, hydrogens included."""
+        return np.asarray([sum(e == x for e in self.elements) for x in ELEMENTS], dtype=np.float32)
+
+
+def _open(path: Path):
+    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
+
+
+def check_ir(values, where: str) -> np.ndarray:
+    """An IR record's ``{"wavenumber": [...], "intensity": [...]}`` as (1801,) intensities on :data:`IR_GRID`;
+    a wrong grid, NaN, negative or all-zero intensities raise :class:`SpectraDataError` naming ``where``."""
+    if not isinstance(values, dict) or "intensity" not in values:
+        raise SpectraDataError(where, "ir must be {'wavenumber': [...], 'intensity': [...]}")
+    inten = np.asarray(values["intensity"], dtype=np.float64)
+    wn = np.asarray(values.get("wavenumber", []), dtype=np.float64)
+    lo, hi, step = IR_GRID
+    grid = lo + step * np.arange(IR_POINTS)
+    if wn.shape != grid.shape or not np.allclose(wn, grid, atol=1e-6):
+        got = f"{wn.size} points from {wn.min():g} to {wn.max():g}" if wn.size else "no wavenumbers"
+        raise SpectraDataError(where, f"IR spectrum on another grid ({got}); the model's grid is {lo:g}-{hi:g} "
+                                      f"cm^-1 step {step:g} ({IR_POINTS} points)")
+    if inten.shape != grid.shape:
+        raise SpectraDataError(where, f"{inten.size} IR intensities for {IR_POINTS} wavenumbers")
+    if not np.isfinite(inten).all():
+        raise SpectraDataError(where, "IR intensities hold NaN or infinite values")
+    if (inten < 0).any() or inten.max() <= 0:
+        raise SpectraDataError(where, "IR intensities must be >= 0 and not all zero")
+    return (inten / inten.max()).astype(np.float32)
+
+
+def iter_spectra(path: str | Path) -> Iterator[tuple[str, dict]]:
+    """``(where, record)`` of a JSON-lines spectra file (``.jsonl`` or ``.jsonl.gz``); a line that is not a JSON
+    object names its line."""
+    p = Path(path)
+    if not p.is_file():
+        raise SpectraDataError(str(p), "no such file")
+    with _open(p) as fh:
+        for k, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            where = f"{p}:{k}"
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise SpectraDataError(where, f"not a JSON record ({err.msg})") from None
+            if not isinstance(rec, dict):
+                raise SpectraDataError(where, "a record must be a JSON object")
+            yield where, rec
+
+
+def qm9_ir_molecules(path: str | Path, limit: int | None = None, ids: Sequence[int] | None = None
+                     ) -> list[SpectrumMolecule]:
+    """The molecules of a ``spectra simulate --molecules qm9`` output with their QM9 B3LYP geometries (in
+    ``spectra.jsonl`` order, or ``ids``' order), their SMILES bonds mapped onto the geometry."""
+    from morphogen.molecules.geometry import match_geometry
+    from morphogen.molecules.qm9 import read_qm9
+
+    wanted = None if ids is None else {int(i) for i in ids}
+    recs = []
+    for where, rec in iter_spectra(path):
+        gdb = rec.get("id")
+        if not isinstance(gdb, int):
+            raise SpectraDataError(where, f"a QM9 record's id must be its gdb number, got {gdb!r}")
+        if wanted is not None and gdb not in wanted:
+            continue
+        recs.append((where, rec))
+        if limit and len(recs) >= limit and wanted is None:
+            break
+    geo = {r.index + 1: r for r in read_qm9(geometries=True)}
+    out = []
+    for where, rec in recs:
+        q = geo.get(rec["id"])
+        if q is None:
+            raise SpectraDataError(where, f"gdb {rec['id']} is not in qm9pack")
+        g = match_geometry(q.smiles, q.geometry.elements, q.geometry.positions, name=f"{where} (gdb {rec['id']})")
+        bad = [e for e in g.elements if e not in ELEMENTS]
+        if bad:
+            raise SpectraDataError(where, f"element(s) {sorted(set(bad))} outside {ELEMENTS}")
+        pos = g.positions - g.positions.mean(0)
+        out.append(SpectrumMolecule(rec["id"], q.smiles, g.elements, pos, g.bonds, g.orders,
+                                    ir=check_ir(rec.get("ir"), where), where=where))
+    if ids is not None:
+        order = {int(i): k for k, i in enumerate(ids)}
+        out.sort(key=lambda m: order[m.id])
+    return out
+
+
+def featurize(mol: SpectrumMolecule, max_atoms: int = QM9_MAX_ATOMS) -> dict[str, Tensor]:
+    """Padded tensors of one molecule (see the module docstring)."""
+    n = mol.num_atoms
+    if n > max_atoms:
+        raise SpectraDataError(mol.where or str(mol.id), f"{n} atoms, more than the model's {max_atoms}")
+    p = max_atoms * (max_atoms - 1) // 2
+    atoms = torch.zeros(max_atoms, dtype=torch.long)
+    atoms[:n] = torch.as_tensor([ELEMENTS.index(e) for e in mol.elements])
+    dense = torch.zeros(max_atoms, max_atoms, dtype=torch.long)
+    if len(mol.bonds):
+        b = torch.as_tensor(mol.bonds, dtype=torch.long)
+        o = torch.as_tensor(mol.orders, dtype=torch.long)
+        if (o < 1).any() or (o > 3).any():
+            raise SpectraDataError(mol.where or str(mol.id), f"bond orders {sorted(set(o.tolist()))}: only 1-3 "
+                                                             "(Kekulé form) are modelled")
+        dense[b[:, 0], b[:, 1]] = o
+        dense[b[:, 1], b[:, 0]] = o
+    i, j = torch.triu_indices(max_atoms, max_atoms, 1)
+    node = torch.zeros(max_atoms, dtype=torch.bool)
+    node[:n] = True
+    pos = torch.zeros(max_atoms, 3)
+    pos[:n] = torch.as_tensor(mol.pos, dtype=torch.float32)
+    pos[:n] -= pos[:n].mean(0)
+    out = {"atoms": atoms, "bonds": dense[i, j], "pos": pos, "atom_mask": node, "pair_mask": node[i] & node[j],
+           "formula": torch.as_tensor(mol.formula_counts())}
+    if mol.ir is not None:
+        out["ir"] = torch.as_tensor(mol.ir)
+    return out
+
+
+class SpectraDataset(torch.utils.data.Dataset):
+    """Training items ``{"fields": {atoms, bonds, pos}, "masks": {...}, "condition": {ir, ir_present, formula,
+    formula_present}}``; the formula token is dropped with probability ``formula_dropout`` (one model then serves
+    with and without a known formula), deterministically per (seed, index, epoch draw)."""
+
+    def __init__(self, molecules: Sequence[SpectrumMolecule], max_atoms: int = QM9_MAX_ATOMS,
+                 formula_dropout: float = 0.5, seed: int = 0):
+        self.items = [featurize(m, max_atoms) for m in molecules]
+        self.formula_dropout, self.seed = float(formula_dropout), int(seed)
+        self._draw = 0
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, k: int) -> dict:
+        it = self.items[k]
+        self._draw += 1
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + k * 7919 + self._draw)
+        keep_formula = bool(torch.rand((), generator=g) >= self.formula_dropout)
+        cond = {"formula": it["formula"], "formula_present": torch.tensor(keep_formula)}
+        if "ir" in it:
+            cond.update(ir=it["ir"], ir_present=torch.tensor(True))
+        return {"fields": {"atoms": it["atoms"], "bonds": it["bonds"], "pos": it["pos"]},
+                "masks": {"atoms": it["atom_mask"], "bonds": it["pair_mask"], "pos": it["atom_mask"][:, None]},
+                "condition": cond}
