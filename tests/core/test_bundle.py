@@ -170,7 +170,7 @@ def test_train_options_checked():
             TrainOptions(**bad)
 
 
-def test_shared_options_decorators_compose_help():
+def test_shared_options_decorators_compose_help(tmp_path):
     import typer
     from typer.testing import CliRunner
 
@@ -198,11 +198,12 @@ def test_shared_options_decorators_compose_help():
     assert r.exit_code == 0, r.output
     req, limit = seen["train"]
     assert req.preset == "p" and req.options.max_steps == 4 and limit == 2 and req.options.accelerator == "auto"
-    r = runner.invoke(app, ["sample", "--checkpoint", "m", "--out", "o", "--sampler", "heun:steps=3"])
+    r = runner.invoke(app, ["sample", "--checkpoint", "m", "--out", str(tmp_path / "o"), "--sampler", "heun:steps=3"])
     assert r.exit_code == 0, r.output
     assert seen["sample"][0].sampler == "heun:steps=3"
-    assert runner.invoke(app, ["sample", "--checkpoint", "m", "--out", "o", "--steps", "0"]).exit_code == 2
-    bad = runner.invoke(app, ["sample", "--checkpoint", "m", "--out", "o", "--sampler", "nosuch"])
+    o = str(tmp_path / "o")
+    assert runner.invoke(app, ["sample", "--checkpoint", "m", "--out", o, "--steps", "0"]).exit_code == 2
+    bad = runner.invoke(app, ["sample", "--checkpoint", "m", "--out", str(tmp_path / "o"), "--sampler", "nosuch"])
     assert bad.exit_code == 2 and "known samplers" in bad.output
     assert runner.invoke(app, ["train", "--preset", "p", "--max-minutes", "0"]).exit_code == 2
 

@@ -64,7 +64,8 @@ def test_a_second_run_into_the_same_folder_fails_at_once(tmp_path):
             with exclusive_output(tmp_path / "o"):
                 pass
         calls = []
-        r = CliRunner().invoke(_app(calls), ["sample", "--checkpoint", "m", "--out", str(tmp_path / "o")])
+        r = CliRunner().invoke(_app(calls), ["sample", "--checkpoint", "m", "--out", str(tmp_path / "o")],
+                               env={"COLUMNS": "400"})  # typer's error box would wrap the message at 80 columns
         assert r.exit_code == 2 and "another run" in r.output and not calls
     finally:
         p.communicate("\n", timeout=30)
@@ -86,3 +87,71 @@ def test_a_refused_run_leaves_no_new_folder(tmp_path):
 
     r = CliRunner().invoke(app, ["sample", "--checkpoint", "m", "--out", str(tmp_path / "new")])
     assert r.exit_code == 2 and not (tmp_path / "new").exists()
+
+
+# -- output files: atomic, and a full disk named in one line
+
+def test_a_full_disk_leaves_no_file_and_no_temporary_file(tmp_path):
+    import errno
+
+    from morphogen.errors import MorphogenError
+    from morphogen.utils.outputs import OutputWriteError, temporary_files, write_output
+
+    def fills_the_disk(tmp):
+        with open(tmp, "wb") as fh:
+            fh.write(b"half a file")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OutputWriteError) as e:
+        write_output(tmp_path / "a.cif", fills_the_disk)
+    assert str(e.value) == f"{tmp_path / 'a.cif'}: cannot write the file (No space left on device)"
+    assert isinstance(e.value, MorphogenError) and isinstance(e.value, OSError) and e.value.errno == errno.ENOSPC
+    assert e.value.filename == str(tmp_path / "a.cif")
+    assert list(tmp_path.iterdir()) == []  # neither the file nor its temporary
+    (tmp_path / "b.txt").write_text("the earlier run's, complete")
+    with pytest.raises(OutputWriteError):
+        write_output(tmp_path / "b.txt", fills_the_disk)
+    assert (tmp_path / "b.txt").read_text() == "the earlier run's, complete" and not temporary_files(tmp_path)
+
+
+def test_a_failed_rename_is_named(tmp_path, monkeypatch):
+    from morphogen.utils import outputs
+
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(outputs.os, "replace", refuse)
+    with pytest.raises(outputs.OutputWriteError, match=r"x\.json: cannot write the file \(Permission denied\)"):
+        outputs.atomic_json(tmp_path / "x.json", {"a": 1})
+    assert list(tmp_path.iterdir()) == []  # the temporary file is removed
+
+
+def test_atomic_forms_write_what_they_are_given(tmp_path):
+    import json
+
+    from matplotlib.figure import Figure
+
+    from morphogen.utils.outputs import atomic_bytes, atomic_figure, atomic_json, atomic_text, temporary_files
+
+    assert atomic_text(tmp_path / "a.csv", "x,y\r\n1,2\r\n").read_bytes() == b"x,y\r\n1,2\r\n"  # line ends kept
+    assert atomic_bytes(tmp_path / "b.bin", b"\x00\x01").read_bytes() == b"\x00\x01"
+    assert json.loads(atomic_json(tmp_path / "c.json", {"k": [1, 2]}).read_text()) == {"k": [1, 2]}
+    with pytest.raises(TypeError):  # not JSON: nothing is written
+        atomic_json(tmp_path / "d.json", {"k": object()})
+    fig = Figure(figsize=(1, 1))
+    fig.subplots().plot([0, 1])
+    assert atomic_figure(tmp_path / "e.png", fig).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # the suffix's format,
+    assert atomic_figure(tmp_path / "f.svg", fig).read_text().lstrip().startswith("<?xml")  # not the temporary's
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.bin", "c.json", "e.png", "f.svg"]
+    assert not temporary_files(tmp_path)
+
+
+def test_remove_stale(tmp_path):
+    from morphogen.utils.outputs import remove_stale
+
+    (tmp_path / "index.csv").write_text("old")
+    remove_stale(tmp_path, "index.csv", "metrics.json")  # a missing one is fine
+    assert not (tmp_path / "index.csv").exists()
+    (tmp_path / "index.csv").mkdir()
+    with pytest.raises(OutputError, match="index.csv: is a folder"):
+        remove_stale(tmp_path, "index.csv")

@@ -174,7 +174,9 @@ def evaluate(
     if path.is_dir():
         raise typer.BadParameter(f"{path} is a folder", param_hint="--out")
     table = evaluate_folder(predictions, reference)
-    path.write_text(json.dumps(table, indent=2))
+    from morphogen.utils.outputs import atomic_json
+
+    atomic_json(path, table)
     typer.echo(json.dumps(table, indent=2))
     typer.echo(f"wrote {path}")
 

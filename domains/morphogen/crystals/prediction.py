@@ -10,7 +10,6 @@ pred.write("out/")                                                   # CIFs + in
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -89,7 +88,8 @@ def generate(model, num_samples: int, *, sampler: str | None = None, steps: int 
 def run_demo(out_dir: str | os.PathLike, checkpoint: str = "perov_5", limit: int = 50):
     """Predict the structures of the first ``limit`` held-out Perov-5 compositions with the shipped ``perov_5``
     model (one sample each, its default sampler), report the match rate against the true structures, write the
-    CIFs, index.csv, metrics.json and a picture of the first predicted cell beside the true one. Returns the
+    CIFs, index.csv, metrics.json and a picture of the first predicted cell beside the true one (each atomically;
+    index.csv after the CIFs, metrics.json last). Returns the
     :class:`morphogen.cli.plugins.DemoResult` row."""
     import numpy as np
 
@@ -98,6 +98,7 @@ def run_demo(out_dir: str | os.PathLike, checkpoint: str = "perov_5", limit: int
     from morphogen.crystals.experiment import load_model, load_preset, load_splits
     from morphogen.crystals.io.draw import draw_cells
     from morphogen.crystals.metrics import csp_match
+    from morphogen.utils.outputs import atomic_json
 
     t0 = time.time()
     out_dir = Path(out_dir)
@@ -114,9 +115,8 @@ def run_demo(out_dir: str | os.PathLike, checkpoint: str = "perov_5", limit: int
     ok = "matched" if np.isfinite(res.rms[first]) else "not matched"
     pic = draw_cells([preds[first], refs[first]], [f"predicted {refs[first].composition.reduced_formula} ({ok})",
                                                     "true structure"], out_dir / "cell.png")
-    (out_dir / "metrics.json").write_text(json.dumps({**res.as_dict(), "checkpoint": checkpoint,
-                                                      "process": model.family, "sampler": pred.sampler.to_dict(),
-                                                      "nfe": pred.nfe}, indent=2))
+    atomic_json(out_dir / "metrics.json", {**res.as_dict(), "checkpoint": checkpoint, "process": model.family,
+                                           "sampler": pred.sampler.to_dict(), "nfe": pred.nfe})
     return DemoResult("crystals", f"structures for {len(test)} held-out Perov-5 compositions, shipped {checkpoint} "
                       f"model ({model.family}, {pred.sampler.name} sampler, {pred.nfe} NFE; RMSE {res.rmse:.3f})",
                       "match rate", round(float(res.match_rate), 4), time.time() - t0,

@@ -1,7 +1,6 @@
 """Evaluate a samples folder (``samples.smi`` or ``graphs.json``) against a benchmark's test set."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 
@@ -31,7 +30,7 @@ def canonical_set(smiles: list[str]) -> set[str]:
 def evaluate_samples(samples: str | Path, reference: str, data: str | None = None, with_fcd: bool = True,
                      with_nspdk: bool = True, max_reference: int | None = None) -> dict:
     """Metric table (dict) of the samples against ``reference`` (a preset name: qm9, zinc250k, moses,
-    community_small, ego_small, grid, enzymes); written to ``samples/metrics.json``."""
+    community_small, ego_small, grid, enzymes); written to ``samples/metrics.json`` (atomically)."""
     from morphogen.graphs.data.errors import GraphDataError
     from morphogen.graphs.data.kind import GraphKind
     from morphogen.graphs.data.sources import GraphDataSpec, prepare_data
@@ -75,5 +74,7 @@ def evaluate_samples(samples: str | Path, reference: str, data: str | None = Non
         m.update(gen)
         table = m.compute().as_dict()
     table["reference"] = reference
-    (samples / "metrics.json").write_text(json.dumps(table, indent=2))
+    from morphogen.utils.outputs import atomic_json
+
+    atomic_json(samples / "metrics.json", table)
     return table

@@ -14,6 +14,6 @@ def draw_molecules(smiles: Sequence[str], path: str | Path, per_row: int = 8, si
     mols = [m if m is not None else Chem.Mol() for m in mols]
     # returnPNG: bytes, also inside Jupyter (where RDKit swaps the PIL image for an IPython one)
     png = Draw.MolsToGridImage(mols, molsPerRow=per_row, subImgSize=(size, size), returnPNG=True)
-    path = Path(path)
-    path.write_bytes(png if isinstance(png, bytes) else png.data)
-    return path
+    from morphogen.utils.outputs import atomic_bytes
+
+    return atomic_bytes(path, png if isinstance(png, bytes) else png.data)

@@ -75,14 +75,14 @@ def _read_smiles_csv(path: Path, column: str) -> list[tuple[str, str]]:
 
 
 def write_smiles(lines: Sequence[str], path: str | Path) -> Path:
-    """One SMILES per line; a line may be empty (an empty sample). Newlines inside entries are an error."""
+    """One SMILES per line; a line may be empty (an empty sample). Newlines inside entries are an error. Written
+    atomically (:func:`morphogen.utils.outputs.atomic_text`: complete or absent, never truncated)."""
+    from morphogen.utils.outputs import atomic_text
+
     bad = [i for i, s in enumerate(lines) if "\n" in s]
     if bad:
         raise ValueError(f"sample(s) {bad[:5]} contain a newline")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(s + "\n" for s in lines))
-    return path
+    return atomic_text(path, "".join(s + "\n" for s in lines))
 
 
 def read_smiles_lines(path: str | Path) -> list[str]:

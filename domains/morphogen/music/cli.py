@@ -171,7 +171,8 @@ def generate(
     bars: int = typer.Option(16, "--bars", min=1, help="Length without --input."),
 ) -> None:
     """Generate target tracks given the input's other tracks (with no sampling options: the model's default
-    sampler and repair, for the shipped chorales model the measured best); writes OUT/<stem>.mid, .musicxml, .png."""
+    sampler and repair, for the shipped chorales model the measured best); writes OUT/<stem>.mid, .musicxml, .png and
+    last OUT/<stem>.json (the report and the files: a piece with it is complete)."""
     from morphogen.music.inputs import check_input_file, max_bars
 
     # everything that needs no model first, so that a bad option or file is refused at once
@@ -249,8 +250,9 @@ def evaluate(
     scores = load_split(split, data, limit)
     result = run(model, scores, tgt, num_t=num_t, seed=seed, repair=repair, sampler=spec)
     result["split"] = split
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
+    from morphogen.utils.outputs import atomic_json
+
+    atomic_json(out, result, indent=1)
     typer.echo(json.dumps(result, indent=1))
     typer.echo(f"wrote {out}")
 

@@ -1,6 +1,13 @@
 """Generating music files with a trained model: reading an input piece onto the model's tracks, choosing the
 tracks to generate, writing MIDI / MusicXML / piano roll with a report, and the demo. Used by ``morphogen music
-generate``, the demo and notebooks."""
+generate``, the demo and notebooks.
+
+A generated piece ``<stem>`` is ``OUT/<stem>.mid``, ``.musicxml``, ``.png`` and its index ``OUT/<stem>.json`` (the
+report, and under ``files`` the names of the piece's files). Every file is written atomically (complete or absent,
+:mod:`morphogen.utils.outputs`); the index is removed before the first file of the piece is written and written
+last, so an index always lists the files of one complete generation, and a piece without one was interrupted
+(e.g. by a full disk, which raises :class:`morphogen.utils.outputs.OutputWriteError` naming the file). Pieces of
+other stems in the same folder are left alone (one folder collects many generations)."""
 from __future__ import annotations
 
 import json
@@ -15,6 +22,7 @@ if TYPE_CHECKING:
     from morphogen.samplers.spec import SamplerSpec
 
 SATB = ["soprano", "alto", "tenor", "bass"]
+INDEX_SUFFIX = ".json"  # OUT/<stem>.json: the index of one generated piece
 
 
 def read_input(model: "MusicModel", path: str | Path) -> "NoteScore":
@@ -68,11 +76,13 @@ def write_generation(model: "MusicModel", score: "NoteScore | None", targets: Se
                      steps: int | None = None, repair: "RepairConfig | None" = None, length: int = 256,
                      **sampling) -> tuple[list[Path], dict]:
     """Generate ``targets`` for one score (or ``length`` columns from nothing when ``score`` is None or empty) and
-    write ``OUT/<stem>.mid``, ``.musicxml`` and a piano roll ``.png``; returns (paths, report). ``sampler``,
+    write ``OUT/<stem>.mid``, ``.musicxml``, a piano roll ``.png`` and last the index ``OUT/<stem>.json`` (the report
+    and the files; see the module's docstring); returns (paths, report), the index last in paths. ``sampler``,
     ``steps``, ``repair`` and the other keyword arguments (``order``, ``temperature``, ``choice_noise``): see
     :meth:`MusicModel.generate` (none: the model's default setting)."""
     from morphogen.music.data.getscore import GETScore, decode, encode
     from morphogen.music.io import write_midi, write_musicxml, write_pianoroll
+    from morphogen.utils.outputs import atomic_json, remove_stale
 
     out = Path(out)
     if score is not None and score.end > 0:
@@ -87,6 +97,8 @@ def write_generation(model: "MusicModel", score: "NoteScore | None", targets: Se
     dec = decode(GETScore(res.tokens[0].numpy(), model.track_names, model.drum_tracks, time_signature, stem),
                  model.vocab, model.programs)
     out.mkdir(parents=True, exist_ok=True)
+    index = out / f"{stem}{INDEX_SUFFIX}"
+    remove_stale(out, index.name)
     paths = [write_midi(dec.score, out / f"{stem}.mid"), write_musicxml(dec.score, out / f"{stem}.musicxml"),
              write_pianoroll(dec.score, out / f"{stem}.png", title=f"{stem}: generated {', '.join(targets)}",
                              highlight=list(targets))]
@@ -100,6 +112,7 @@ def write_generation(model: "MusicModel", score: "NoteScore | None", targets: Se
         m = HarmonizationMetrics(model.track_names, list(targets))
         m.update(dec.score)
         report["metrics"] = {k: v for k, v in m.compute().as_dict().items() if "overlap" not in k}
+    paths.append(atomic_json(index, {**report, "files": [p.name for p in paths]}, indent=1))
     return paths, report
 
 
@@ -113,9 +126,12 @@ def run_demo(out_dir: str | Path, model: "MusicModel | None" = None, pieces: int
     from morphogen.music.data.chorales import load_corpus_chorales, read_score_file
     from morphogen.music.data.notes import NoteScore
     from morphogen.music.metrics.harmonization import HarmonizationMetrics
+    from morphogen.utils.outputs import atomic_json, remove_stale
 
     t0 = time.time()
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale(out_dir, "metrics.json")  # the summary of the demo, written last
     model = model if model is not None else load("chorales", domain="music")
     targets = ["alto", "tenor", "bass"]
     metrics = HarmonizationMetrics(model.track_names, targets)
@@ -127,8 +143,8 @@ def run_demo(out_dir: str | Path, model: "MusicModel | None" = None, pieces: int
         files += [str(p) for p in paths]
         metrics.update(read_score_file(paths[0], model.track_names), reference=s)
     rep = metrics.compute()
-    (out_dir / "metrics.json").write_text(json.dumps({**rep.as_dict(), "sampler": str(model.sampler_spec),
-                                                      **model.default_repair().as_options()}, indent=1))
+    atomic_json(out_dir / "metrics.json", {**rep.as_dict(), "sampler": str(model.sampler_spec),
+                                           **model.default_repair().as_options()}, indent=1)
     print(json.dumps(rep.as_dict(), indent=1))
     return DemoResult("music", f"{pieces} harmonised chorales (shipped chorales model, its default setting: "
                       f"{model.sampler_spec.args.get('order')} order, {model.repair.get('rounds', 0)} repair rounds"

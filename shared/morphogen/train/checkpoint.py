@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,33 +14,11 @@ import torch
 from torch import Tensor
 
 from morphogen.errors import MorphogenError
+from morphogen.utils.outputs import atomic_write  # noqa: F401 (its home was here; callers import it from here)
 
 
 class CheckpointError(MorphogenError, RuntimeError):
     """A checkpoint file that is missing, truncated, corrupt or not a Morphogen checkpoint."""
-
-
-def atomic_write(path: str | os.PathLike, write) -> Path:
-    """Call ``write(tmp_path)`` then rename into place, so readers never see a half-written file. The file gets the
-    permissions of an ordinary new file (0666 less the umask), not the 0600 of a temporary file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def save_model(path: str | os.PathLike, state_dict: dict[str, Tensor], config: dict[str, Any]) -> Path:

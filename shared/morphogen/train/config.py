@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
+DEFAULT_CHECKPOINT_MINUTES = 10.0  # the resumable checkpoint's interval when a train block names none
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -18,7 +20,10 @@ class TrainConfig:
         epochs: epochs to train when ``max_steps`` is None; max_steps: optimiser steps (wins over ``epochs``).
         seed: data order, noise draws and initialisation.
         condition_dropout: probability of training a row unconditionally (classifier-free guidance).
-        checkpoint_every_n_steps: write the resumable checkpoint every that many steps (None: at every epoch end).
+        checkpoint_every_n_steps: write the resumable checkpoint every that many optimiser steps;
+        checkpoint_every_minutes: or every that many minutes of training. Neither given: every
+            :data:`DEFAULT_CHECKPOINT_MINUTES` minutes (not at every epoch end: a set of one batch per epoch would write
+            a checkpoint at every step). Either way a last checkpoint is written when the run ends or is stopped.
         val_every_n_steps: validate every that many steps (None: at every epoch end).
         log_every_n_steps: logging interval.
     """
@@ -36,6 +41,7 @@ class TrainConfig:
     seed: int = 0
     condition_dropout: float = 0.0
     checkpoint_every_n_steps: int | None = None
+    checkpoint_every_minutes: float | None = None
     val_every_n_steps: int | None = None
     log_every_n_steps: int = 10
 
@@ -47,6 +53,11 @@ class TrainConfig:
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise ValueError(f"{name} must be >= 1 (or absent), got {v}")
+        m = self.checkpoint_every_minutes
+        if m is not None and not m > 0:
+            raise ValueError(f"checkpoint_every_minutes must be positive (or absent), got {m}")
+        if m is not None and self.checkpoint_every_n_steps is not None:
+            raise ValueError("give checkpoint_every_n_steps or checkpoint_every_minutes, not both")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if not 0 <= self.ema_decay < 1:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from morphogen.bundle.model import ModelBundle
-from morphogen.train.config import TrainConfig
+from morphogen.train.config import DEFAULT_CHECKPOINT_MINUTES, TrainConfig
 from morphogen.train.options import TrainOptions
 
 
@@ -116,6 +116,8 @@ def train_bundle(bundle: ModelBundle, data: TrainData, config: TrainConfig, out:
                               log_every_n_steps=cfg.log_every_n_steps, progress=opts.progress)
     if cfg.checkpoint_every_n_steps:
         kw["checkpoint_every_n_steps"] = cfg.checkpoint_every_n_steps
+    else:  # by time, not at epoch ends: an epoch of one batch would write a checkpoint at every step
+        kw["checkpoint_every_minutes"] = cfg.checkpoint_every_minutes or DEFAULT_CHECKPOINT_MINUTES
     if cfg.val_every_n_steps and val_loader is not None:
         kw.update(val_check_interval=cfg.val_every_n_steps, check_val_every_n_epoch=None)
     if opts.max_minutes is not None:

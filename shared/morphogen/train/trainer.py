@@ -82,6 +82,7 @@ def build_trainer(
     progress: bool = True,
     checkpoint_every_n_epochs: int | None = 1,
     checkpoint_every_n_steps: int | None = None,
+    checkpoint_every_minutes: float | None = None,
     gradient_clip_val: float | None = 1.0,
     log_every_n_steps: int = 10,
     val_check_interval: float | int | None = None,
@@ -90,8 +91,9 @@ def build_trainer(
 ) -> L.Trainer:
     """A Trainer writing logs and checkpoints (``last.ckpt``) under ``out_dir``.
 
-    ``logger`` is ``"csv"``, ``"tensorboard"`` or ``"none"``. Checkpoints are written at epoch ends (every
-    ``checkpoint_every_n_epochs``) or every ``checkpoint_every_n_steps`` optimiser steps. ``max_time`` (a timedelta,
+    ``logger`` is ``"csv"``, ``"tensorboard"`` or ``"none"``. Checkpoints are written every
+    ``checkpoint_every_n_steps`` optimiser steps, else every ``checkpoint_every_minutes`` minutes of training, else
+    at epoch ends (every ``checkpoint_every_n_epochs``), and when the run ends or is stopped. ``max_time`` (a timedelta,
     "DD:HH:MM:SS" or a dict of timedelta fields) limits the training time of this call (:class:`SessionTimer`).
     """
     out = Path(out_dir)
@@ -111,7 +113,12 @@ def build_trainer(
     max_time = kwargs.pop("max_time", None)
     if max_time is not None:
         cbs.append(SessionTimer(duration=max_time, interval="step"))
-    if checkpoint_every_n_epochs or checkpoint_every_n_steps:
+    checkpointing = bool(checkpoint_every_n_epochs or checkpoint_every_n_steps or checkpoint_every_minutes)
+    if checkpointing:
+        from datetime import timedelta
+
+        # one trigger (Lightning takes one): steps, else time, else epochs
+        every_minutes = None if checkpoint_every_n_steps else checkpoint_every_minutes
         cbs.append(SaveLastOnStop(out / "checkpoints" / "last.ckpt"))
         cbs.append(
             ModelCheckpoint(
@@ -119,8 +126,9 @@ def build_trainer(
                 filename="last",
                 save_top_k=1,
                 enable_version_counter=False,
-                every_n_epochs=None if checkpoint_every_n_steps else checkpoint_every_n_epochs,
+                every_n_epochs=None if checkpoint_every_n_steps or every_minutes else checkpoint_every_n_epochs,
                 every_n_train_steps=checkpoint_every_n_steps,
+                train_time_interval=timedelta(minutes=float(every_minutes)) if every_minutes else None,
                 save_on_train_epoch_end=True,
             )
         )
@@ -136,7 +144,7 @@ def build_trainer(
         logger=log,
         enable_progress_bar=progress,
         enable_model_summary=False,
-        enable_checkpointing=bool(checkpoint_every_n_epochs or checkpoint_every_n_steps),
+        enable_checkpointing=checkpointing,
         gradient_clip_val=gradient_clip_val,
         log_every_n_steps=log_every_n_steps,
         val_check_interval=val_check_interval,

@@ -1,19 +1,125 @@
-"""Output folders of sampling commands: checked for being writable before any work, and held by one run at a time
-(a lock file), so two runs into one ``--out`` never interleave their files."""
+"""Output files and folders of the commands.
+
+* Every output file is written atomically (:func:`write_output` and its forms :func:`atomic_text`,
+  :func:`atomic_bytes`, :func:`atomic_json`, :func:`atomic_figure`): to a temporary name in the same folder, then
+  renamed into place, so a reader, an interrupted run or a full disk never leaves a 0-byte or truncated file under
+  the final name: the file is complete (the new one, or the one it replaces) or absent. A write that fails (a full
+  disk, a read-only folder) raises :class:`OutputWriteError`, one line naming the file.
+* A run's index or metadata file (e.g. ``index.csv``, ``sampling.json``) is written last, after every file it lists,
+  and the index of an earlier run is removed before the first file is written (:func:`remove_stale`): a folder with
+  an index holds one complete run.
+* Output folders of sampling commands are checked for being writable before any work, and held by one run at a time
+  (a lock file, :func:`exclusive_output`), so two runs into one ``--out`` never interleave their files.
+"""
 from __future__ import annotations
 
 import os
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from morphogen.errors import MorphogenError
 
 LOCK_NAME = ".morphogen.lock"
+TEMP_SUFFIX = ".tmp"  # temporary files are ".<final name>.<random>.tmp" in the folder of the final file
 
 
 class OutputError(MorphogenError):
     """An output folder that cannot be written, or that another run is writing."""
+
+
+class OutputWriteError(OutputError, OSError):
+    """An output file that could not be written (a full disk, a read-only folder, ...): the message names the file
+    and the reason; ``errno`` and ``filename`` are those of the failed write. Nothing is left under the file's name
+    (or the file it would have replaced is left unchanged), and no temporary file remains."""
+
+    def __init__(self, path: str | os.PathLike, err: OSError):
+        super().__init__(err.errno, err.strerror, str(path))
+        self.message = f"{path}: cannot write the file ({err.strerror or err})"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[str], Any]) -> Path:
+    """Call ``write(tmp_path)`` then rename into place, so readers never see a half-written file. The file gets the
+    permissions of an ordinary new file (0666 less the umask), not the 0600 of a temporary file. The temporary file
+    is removed when ``write`` fails; the error is the writer's own (:func:`write_output` names the file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_output(path: str | os.PathLike, write: Callable[[str], Any]) -> Path:
+    """Write one output file atomically: ``write(tmp_path)`` writes it under a temporary name in the folder of
+    ``path``, which is then renamed to ``path``. An ``OSError`` of the write or the rename (ENOSPC, EROFS, EACCES,
+    ...) becomes :class:`OutputWriteError` naming ``path``; the temporary file is removed."""
+    try:
+        return atomic_write(path, write)
+    except OutputWriteError:
+        raise
+    except OSError as err:
+        raise OutputWriteError(path, err) from err
+
+
+def atomic_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
+    """``text`` into ``path`` (:func:`write_output`); newlines are written as given."""
+    data = text.encode(encoding)
+    return write_output(path, lambda tmp: Path(tmp).write_bytes(data))
+
+
+def atomic_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """``data`` into ``path`` (:func:`write_output`)."""
+    return write_output(path, lambda tmp: Path(tmp).write_bytes(data))
+
+
+def atomic_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> Path:
+    """``obj`` as JSON (and a final newline) into ``path`` (:func:`write_output`); the text is made before the file
+    is touched, so an object that is not JSON leaves no file."""
+    import json
+
+    return atomic_text(path, json.dumps(obj, indent=indent) + "\n")
+
+
+def atomic_figure(path: str | os.PathLike, fig, **savefig: Any) -> Path:
+    """A matplotlib figure into ``path`` (:func:`write_output`), in the format of the file's suffix (``.png``,
+    ``.pdf``, ``.svg``; the temporary name has none) unless ``format`` is given."""
+    fmt = savefig.pop("format", None) or Path(path).suffix.lstrip(".").lower() or "png"
+    return write_output(path, lambda tmp: fig.savefig(tmp, format=fmt, **savefig))
+
+
+def remove_stale(folder: str | os.PathLike, *names: str) -> None:
+    """Remove the files ``names`` of ``folder`` (an earlier run's index and metadata) before a run writes its first
+    file; missing ones are fine. Until the run writes its own index, the folder then holds no index."""
+    for name in names:
+        p = Path(folder) / name
+        try:
+            p.unlink(missing_ok=True)
+        except IsADirectoryError:
+            raise OutputError(f"{p}: is a folder, but this run writes a file of that name") from None
+        except OSError as err:
+            raise OutputWriteError(p, err) from err
+
+
+def temporary_files(folder: str | os.PathLike) -> list[Path]:
+    """The temporary files :func:`atomic_write` left in ``folder`` (none unless a process died while writing)."""
+    return sorted(p for p in Path(folder).glob(f".*{TEMP_SUFFIX}") if p.is_file())
 
 
 def prepare_output_dir(path: str | os.PathLike) -> Path:

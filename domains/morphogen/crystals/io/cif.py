@@ -3,10 +3,14 @@
 index.csv has one line per written structure: ``row`` (0-based record of the compositions file; empty for
 ab initio generation), ``material_id``, ``formula``, ``sample`` (0..k-1), ``path`` (relative to the folder; empty
 when the sample could not be built into a cell, e.g. an impossible lattice; such a sample counts as invalid).
+
+Both are written atomically (:mod:`morphogen.utils.outputs`): a CIF or index is complete or absent, never a
+0-byte or truncated file; a write that fails raises :class:`morphogen.utils.outputs.OutputWriteError` naming it.
 """
 from __future__ import annotations
 
 import csv
+import io
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,22 +31,23 @@ def write_cif(structure, path: str | os.PathLike) -> Path:
     """Write a Structure as a P1 CIF (no symmetry search: the coordinates are written as generated)."""
     from pymatgen.io.cif import CifWriter
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    CifWriter(structure).write_file(str(path))
-    return path
+    from morphogen.utils.outputs import atomic_text
+
+    return atomic_text(path, str(CifWriter(structure)))
 
 
 def write_index(rows: list[IndexRow], path: str | os.PathLike) -> Path:
-    path = Path(path)
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=INDEX_COLUMNS)
-        w.writeheader()
-        for r in rows:
-            d = asdict(r)
-            d["row"] = "" if r.row is None else r.row
-            w.writerow(d)
-    return path
+    """The index.csv of ``rows`` (CSV line ends ``\\r\\n``, as the csv module writes them)."""
+    from morphogen.utils.outputs import atomic_text
+
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=INDEX_COLUMNS)
+    w.writeheader()
+    for r in rows:
+        d = asdict(r)
+        d["row"] = "" if r.row is None else r.row
+        w.writerow(d)
+    return atomic_text(path, buf.getvalue())
 
 
 def read_index(path: str | os.PathLike) -> list[IndexRow]:

@@ -45,15 +45,14 @@ def draw_cell(ax, structure, title: str = "") -> None:
 
 
 def draw_cells(structures: Sequence, titles: Sequence[str], path: str | os.PathLike) -> Path:
-    """One PNG with the given structures side by side (None entries are skipped)."""
+    """One PNG with the given structures side by side (None entries are skipped), written atomically."""
     from matplotlib.figure import Figure  # no pyplot: leaves the caller's (e.g. a notebook's) backend alone
+
+    from morphogen.utils.outputs import atomic_figure
 
     pairs = [(s, t) for s, t in zip(structures, titles) if s is not None]
     fig = Figure(figsize=(3.6 * max(1, len(pairs)), 3.6))
     for i, (s, t) in enumerate(pairs):
         draw_cell(fig.add_subplot(1, len(pairs), i + 1, projection="3d"), s, t)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    return atomic_figure(path, fig, dpi=110)

@@ -5,6 +5,11 @@ the layout ``morphogen crystals evaluate`` reads.
 * generation: ``gen_<i>.cif``; ``row`` empty, ``sample`` = i, ``formula`` the generated cell's.
 
 A sample that is no cell gets an index row with an empty ``path`` (it counts as invalid), never a silent gap.
+
+index.csv is written last, after every CIF it lists, and the index.csv of an earlier run (with its metrics.json,
+which scored the earlier samples) is removed before the first CIF is written; every file is written atomically. A
+folder with an index.csv therefore holds one complete run, and an interrupted one (e.g. a full disk, which raises
+:class:`morphogen.utils.outputs.OutputWriteError` naming the file) has complete CIFs and no index.
 """
 from __future__ import annotations
 
@@ -14,6 +19,9 @@ from pathlib import Path
 from typing import Sequence
 
 from morphogen.crystals.io.cif import IndexRow, write_cif, write_index
+
+INDEX_NAME = "index.csv"
+STALE = (INDEX_NAME, "metrics.json")  # removed before a run writes its first CIF
 
 
 @dataclass
@@ -30,12 +38,16 @@ def write_prediction_folder(out: str | os.PathLike, compositions: Sequence,
     """Write CSP samples: ``samples[k][i]`` is sample k (a pymatgen Structure or None) of ``compositions[i]`` (a
     :class:`morphogen.crystals.data.CompositionRecord`: its ``row``, ``material_id`` and ``formula`` go to the
     index)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    rows = []
+    from morphogen.utils.outputs import remove_stale
+
     for k, run in enumerate(samples):
         if len(run) != len(compositions):
             raise ValueError(f"sample {k}: {len(run)} structures for {len(compositions)} compositions")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    remove_stale(out, *STALE)
+    rows = []
+    for k, run in enumerate(samples):
         for c, s in zip(compositions, run):
             name = f"{c.row}_{k}.cif" if s is not None else ""
             if s is not None:
@@ -43,13 +55,16 @@ def write_prediction_folder(out: str | os.PathLike, compositions: Sequence,
             rows.append(IndexRow(c.row, c.material_id, c.formula, k, name))
     rows.sort(key=lambda r: (r.row, r.sample))
     written = sum(1 for r in rows if r.path)
-    return WrittenFolder(write_index(rows, out / "index.csv"), written, len(rows) - written)
+    return WrittenFolder(write_index(rows, out / INDEX_NAME), written, len(rows) - written)
 
 
 def write_generation_folder(out: str | os.PathLike, structures: Sequence) -> WrittenFolder:
     """Write generated cells (pymatgen Structures, None for a sample that is no cell) as ``gen_<i>.cif``."""
+    from morphogen.utils.outputs import remove_stale
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale(out, *STALE)
     rows = []
     for i, s in enumerate(structures):
         name = f"gen_{i}.cif" if s is not None else ""
@@ -57,4 +72,4 @@ def write_generation_folder(out: str | os.PathLike, structures: Sequence) -> Wri
             write_cif(s, out / name)
         rows.append(IndexRow(None, "", s.composition.formula.replace(" ", "") if s is not None else "", i, name))
     written = sum(1 for r in rows if r.path)
-    return WrittenFolder(write_index(rows, out / "index.csv"), written, len(rows) - written)
+    return WrittenFolder(write_index(rows, out / INDEX_NAME), written, len(rows) - written)

@@ -65,17 +65,16 @@ def read_graph_json(path: str | Path, max_nodes: int | None = None) -> list:
 
 
 def write_graph_json(graphs: Sequence, path: str | Path) -> Path:
-    """Write networkx graphs in the JSON format of :func:`read_graph_json` (nodes relabelled 0..n-1)."""
+    """Write networkx graphs in the JSON format of :func:`read_graph_json` (nodes relabelled 0..n-1), atomically."""
     import networkx as nx
+
+    from morphogen.utils.outputs import atomic_text
 
     rows = []
     for G in graphs:
         H = nx.convert_node_labels_to_integers(G)
         rows.append({"num_nodes": H.number_of_nodes(), "edges": [[int(i), int(j)] for i, j in H.edges()]})
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"graphs": rows}))
-    return path
+    return atomic_text(path, json.dumps({"graphs": rows}))
 
 
 def _read_ints(path: Path, per_line: int) -> list[list[int]]:

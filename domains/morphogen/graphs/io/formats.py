@@ -8,9 +8,11 @@ from typing import Sequence
 
 
 def draw_graphs(graphs: Sequence, path: str | Path, per_row: int = 4, seed: int = 0) -> Path:
-    """A PNG grid of networkx graphs (spring layout)."""
+    """A PNG grid of networkx graphs (spring layout), written atomically."""
     import networkx as nx
     from matplotlib.figure import Figure  # no pyplot: leaves the caller's (e.g. a notebook's) backend alone
+
+    from morphogen.utils.outputs import atomic_figure
 
     rows = max(1, -(-len(graphs) // per_row))
     fig = Figure(figsize=(3 * per_row, 3 * rows))
@@ -20,5 +22,4 @@ def draw_graphs(graphs: Sequence, path: str | Path, per_row: int = 4, seed: int 
     for ax, G in zip(axes.flat, graphs):
         nx.draw(G, nx.spring_layout(G, seed=seed), ax=ax, node_size=20, width=0.6)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    return Path(path)
+    return atomic_figure(path, fig, dpi=80)

@@ -1,9 +1,14 @@
 """A samples folder, what ``morphogen graphs sample`` writes: ``samples.smi`` (molecules: one raw SMILES per sample,
 an empty line for an empty one) or ``graphs.json`` (generic graphs), ``grid.png`` (the first 32 molecules or 16
-graphs) and ``sampling.json`` (:class:`SamplingSummary`)."""
+graphs) and ``sampling.json`` (:class:`SamplingSummary`).
+
+``sampling.json`` is the folder's index: it lists the files of the run and is written last, after them; the
+``sampling.json`` of an earlier run (and its ``metrics.json``, which scored the earlier samples) is removed before
+the first file is written. Every file is written atomically (:mod:`morphogen.utils.outputs`), so each is complete
+or absent: a folder with a ``sampling.json`` holds one complete run, and one without it an interrupted one (e.g. a
+full disk). ``samples.smi`` and ``graphs.json`` are the samples themselves (what ``graphs evaluate`` reads)."""
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -11,6 +16,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from morphogen.graphs.model import GraphModel
+
+INDEX_NAME = "sampling.json"
 
 
 @dataclass
@@ -26,7 +33,7 @@ class SamplingSummary:
         seed: the seed of the draws; device: where they were drawn.
         validity_without_correction: molecules only, the share whose valences are possible as generated.
         connected: molecules only, the share valid without correction and in one fragment as generated.
-        files: the files written.
+        files: the files of the run, this ``sampling.json`` last.
     """
 
     num_samples: int
@@ -50,8 +57,10 @@ def write_samples(model: "GraphModel | str | os.PathLike", out: str | os.PathLik
                   device: str | None = None) -> SamplingSummary:
     """Sample ``num_samples`` graphs from ``model`` (a :class:`GraphModel`, or a model file, run folder or shipped
     name) with :meth:`GraphModel.generate` and write the samples folder ``out``; no ``sampler`` / ``steps``: the
-    model's default sampler."""
+    model's default sampler. ``sampling.json`` is written last (see the module's docstring); a write that fails
+    (e.g. a full disk) raises :class:`morphogen.utils.outputs.OutputWriteError` naming the file."""
     from morphogen.graphs.io.formats import draw_graphs
+    from morphogen.utils.outputs import atomic_json, remove_stale
 
     if isinstance(model, (str, os.PathLike)):
         from morphogen.bundle.store import load
@@ -62,6 +71,7 @@ def write_samples(model: "GraphModel | str | os.PathLike", out: str | os.PathLik
     s = model.generate(num_samples, sampler=sampler, steps=steps, seed=seed, batch_size=batch_size, device=device)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale(out, INDEX_NAME, "metrics.json")
     info = SamplingSummary(num_samples, s.nfe, s.seconds, num_samples / max(s.seconds, 1e-9), name, str(s.sampler),
                            seed, str(model.device))
     if model.molecules:
@@ -82,6 +92,6 @@ def write_samples(model: "GraphModel | str | os.PathLike", out: str | os.PathLik
         write_graph_json(graphs, out / "graphs.json")
         draw_graphs(graphs[:16], out / "grid.png")
         info.files = [str(out / "graphs.json"), str(out / "grid.png")]
-    info.files.append(str(out / "sampling.json"))
-    (out / "sampling.json").write_text(json.dumps(info.as_dict(), indent=2))
+    info.files.append(str(out / INDEX_NAME))
+    atomic_json(out / INDEX_NAME, info.as_dict())
     return info

@@ -2,7 +2,8 @@
 
 One MIDI track per non-empty score track, named after it, with its General MIDI program; drum tracks on channel
 10, the others on channels 1, 2, ... (skipping 10). 480 ticks per quarter note (120 per 16th step); velocity 80;
-tempo 100 quarter notes per minute unless given.
+tempo 100 quarter notes per minute unless given. The file is written atomically (complete or absent:
+:func:`morphogen.utils.outputs.atomic_bytes`).
 """
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ def _events(track, pairs):
 def write_midi(score: NoteScore, path: str | Path, tempo_qpm: float = 100.0, velocity: int = 80) -> Path:
     from music21 import midi
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from morphogen.utils.outputs import atomic_bytes
+
     tps = TICKS_PER_QUARTER // STEPS_PER_QUARTER
     mf = midi.MidiFile()
     mf.ticksPerQuarterNote = TICKS_PER_QUARTER
@@ -76,9 +77,4 @@ def write_midi(score: NoteScore, path: str | Path, tempo_qpm: float = 100.0, vel
         end.data = b""
         tr.events += [midi.DeltaTime(tr, time=0), end]
         mf.tracks.append(tr)
-    mf.open(str(path), "wb")
-    try:
-        mf.write()
-    finally:
-        mf.close()
-    return path
+    return atomic_bytes(path, mf.writestr())

@@ -2,7 +2,9 @@
 
 Notes starting together in a track with the same duration become a chord; a track whose notes overlap in time is
 written with one music21 voice per overlapping layer so that nothing is lost; music21 splits notes at bar lines
-into tied notes (``makeNotation``). Drum tracks are written as pitched notes on their GM key numbers.
+into tied notes (``makeNotation``). Drum tracks are written as pitched notes on their GM key numbers. music21
+writes to a temporary name in the folder of the file, which is then renamed (complete or absent:
+:func:`morphogen.utils.outputs.write_output`).
 """
 from __future__ import annotations
 
@@ -52,8 +54,8 @@ def to_music21(score: NoteScore):
 
 
 def write_musicxml(score: NoteScore, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from morphogen.utils.outputs import write_output
+
     s = to_music21(score)
-    s.write("musicxml", fp=str(path), makeNotation=True)
-    return path
+    # the temporary name does not end in .mxl, so music21 writes uncompressed MusicXML under it, as for the final name
+    return write_output(path, lambda tmp: s.write("musicxml", fp=tmp, makeNotation=True))

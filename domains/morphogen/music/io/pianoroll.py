@@ -43,9 +43,9 @@ def plot_pianoroll(score: NoteScore, ax=None, title: str | None = None, highligh
 
 def write_pianoroll(score: NoteScore, path: str | Path, title: str | None = None,
                     highlight: list[str] | None = None) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """The piano roll as a picture (the format of the suffix of ``path``, e.g. ``.png``), written atomically."""
+    from morphogen.utils.outputs import atomic_figure
+
     ax = plot_pianoroll(score, title=title, highlight=highlight)
     ax.figure.tight_layout()
-    ax.figure.savefig(path)
-    return path
+    return atomic_figure(path, ax.figure)
