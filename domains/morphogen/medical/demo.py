@@ -26,7 +26,7 @@ def run(out_dir: str | Path, model=None, phantoms: int = PHANTOMS, ensemble: int
     from morphogen.medical.io.pictures import write_mask
     from morphogen.medical.phantoms import make_phantom
     from morphogen.medical.segmentation import run_segmentation
-    from morphogen.train.checkpoint import atomic_write
+    from morphogen.utils.outputs import write_output as atomic_write
 
     t0 = time.time()
     out = Path(out_dir)

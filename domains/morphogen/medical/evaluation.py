@@ -162,7 +162,7 @@ def evaluate_folder(predictions: str | os.PathLike, labels: str | os.PathLike,
     """Score a ``segment`` output folder against references; writes the JSON report (default
     ``PREDICTIONS/evaluation.json``) and returns it with its ``path``."""
     from morphogen.medical.data.images import load_array, load_mask
-    from morphogen.train.checkpoint import atomic_write
+    from morphogen.utils.outputs import write_output as atomic_write
 
     preds = read_predictions(predictions)
     refs = read_references(labels)

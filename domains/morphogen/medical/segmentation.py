@@ -170,7 +170,7 @@ def write_result(out_dir: Path, r: SegmentedImage) -> dict:
 def write_index(out_dir: Path, rows: list[dict], info: dict) -> Path:
     """``index.csv`` (one row per image) and ``segmentation.json`` (the run's settings and timing), written last
     and atomically: a folder with an index holds a complete run."""
-    from morphogen.train.checkpoint import atomic_write
+    from morphogen.utils.outputs import write_output as atomic_write
 
     buf = _io.StringIO()
     wr = csv.DictWriter(buf, fieldnames=list(INDEX_COLUMNS), lineterminator="\n")

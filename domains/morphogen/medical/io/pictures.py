@@ -14,7 +14,7 @@ OVERLAY_COLOUR = (255, 64, 32)
 def _save_png(path: str | os.PathLike, array: np.ndarray) -> Path:
     from PIL import Image
 
-    from morphogen.train.checkpoint import atomic_write
+    from morphogen.utils.outputs import write_output as atomic_write
 
     img = Image.fromarray(np.ascontiguousarray(array))
     return atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
