@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from morphogen.cli.options import TrainRequest, train_command
 from morphogen.cli.plugins import DomainPlugin
 
 app = typer.Typer(help="Spectra: structure elucidation from spectra (DiffSpectra); GFN2-xTB IR spectrum sets.",
@@ -51,6 +52,22 @@ def simulate(
                f"{s.seconds:.1f} s; {out / 'spectra.jsonl'}")
     for reason, n in s.reasons.most_common(5):
         typer.echo(f"  failed: {n} x {reason}")
+
+
+@app.command()
+@train_command
+def train(
+    request: TrainRequest,
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Use only the first N training molecules."),
+) -> None:
+    """Train a model (presets qm9-ir | nmrshiftdb2; --data: a spectra.jsonl of `simulate`, default the preset's);
+    writes OUT/model.safetensors and OUT/run/ (resumed by the same command)."""
+    from morphogen.spectra.training import train as run
+    from morphogen.utils.threads import configure_threads
+
+    configure_threads()
+    res = run(request.preset, request.out_dir("spectra"), request.data, limit, options=request.options)
+    typer.echo(f"trained {res.steps} steps; model: {res.model_path}")
 
 
 plugin = DomainPlugin(name="spectra", app=app,

@@ -1,0 +1,86 @@
+"""What spectra adds to the core's training: a preset's molecules with their spectra, the split, the dataset and the
+model; the fit is :func:`morphogen.train.entry.train_bundle`."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from morphogen.spectra.errors import SpectraDataError
+
+PRESET_DIR = Path(__file__).resolve().parent / "presets"
+READERS = ("qm9-ir", "nmrshiftdb2")
+
+
+def load_preset(name_or_path: str):
+    from morphogen.bundle.preset import PresetError
+    from morphogen.bundle.preset import load_preset as _load
+
+    preset = _load(name_or_path, PRESET_DIR, "spectra")
+    if preset.data.get("reader") not in READERS:
+        raise PresetError(f"{preset.source}: data.reader must be one of {READERS}, got {preset.data.get('reader')!r}")
+    return preset
+
+
+def spectra_file(preset, data: str | Path | None) -> Path:
+    """``data`` if given, else the preset's ``data.spectra`` under the data root."""
+    if data is not None:
+        return Path(data)
+    from morphogen.utils.resources import data_root
+
+    p = Path(preset.data["spectra"])
+    return p if p.is_absolute() else data_root() / p
+
+
+def test_ids(preset) -> set[int]:
+    """The GDSS QM9 test molecules (gdb numbers): never trained on."""
+    from morphogen.utils.resources import data_root
+
+    gdss = data_root() / "graphs" / "molecules" / "valid_idx_qm9.json"
+    return {int(x) + 1 for x in json.loads(gdss.read_text())["valid_idxs"]}
+
+
+def build_model(preset, overrides: dict | None = None):
+    from morphogen.bundle.model import BundleMetadata
+    from morphogen.spectra.models.bundle import SpectraModel
+    from morphogen.utils.config import build
+
+    dspec = copy.deepcopy(preset.denoiser)
+    dspec.setdefault("args", {}).update(overrides or {})
+    return SpectraModel(process=build(copy.deepcopy(preset.process)), denoiser=build(dspec), sampler=preset.sampler,
+                        metadata=BundleMetadata(preset=preset.name), max_atoms=int(preset.data.get("max_atoms", 29)),
+                        modalities=("ir",) if preset.data["reader"] == "qm9-ir" else ("c13", "h1"))
+
+
+def train(preset_name: str, out_dir, data=None, limit: int | None = None, overrides: dict | None = None,
+          options=None, **trainer_kwargs):
+    """Train on the preset's molecules outside the GDSS test split (validation: 2 % of the rest, seeded)."""
+    preset = load_preset(preset_name)
+    if preset.data["reader"] != "qm9-ir":
+        raise SpectraDataError(preset.name, "only the qm9-ir reader trains yet")
+    from morphogen.spectra.data.molecules import SpectraDataset, qm9_ir_molecules
+
+    mols = qm9_ir_molecules(spectra_file(preset, data))
+    test = test_ids(preset)
+    pool = [m for m in mols if m.id not in test]
+    if limit:
+        pool = pool[:limit]
+    if len(pool) < 2:
+        raise SpectraDataError(str(spectra_file(preset, data)), f"{len(pool)} training molecules outside the test split")
+    import numpy as np
+
+    from morphogen.train.entry import TrainData, fingerprint, train_bundle
+
+    order = np.random.default_rng(0).permutation(len(pool))
+    n_val = max(1, len(pool) // 50)
+    val = [pool[i] for i in order[:n_val]]
+    tr = [pool[i] for i in order[n_val:]]
+    d = preset.data
+    model = build_model(preset, overrides)
+    td = TrainData(SpectraDataset(tr, int(d.get("max_atoms", 29)), float(d.get("formula_dropout", 0.5))),
+                   SpectraDataset(val, int(d.get("max_atoms", 29)), 0.0),
+                   fingerprint=fingerprint({"ids": sorted(m.id for m in tr), "data": d}),
+                   description=f"{len(tr)} training and {len(val)} validation molecules ({len(mols) - len(pool)} "
+                               f"of the file are GDSS test molecules, held out)")
+    model.metadata.notes["train_molecules"] = len(tr)
+    return train_bundle(model, td, preset.train, out_dir, options, **trainer_kwargs)
