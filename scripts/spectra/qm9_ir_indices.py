@@ -25,7 +25,7 @@ def main(out: str, n_test: int = 2000, n_train: int = 18000, seed: int = 0) -> N
     test = [int(x) + 1 for x in json.loads(gdss.read_text())["valid_idxs"]]
     test_have = [g for g in test if g in have]
     pool = sorted(g for g in have if g not in set(test))
-    train = sorted(np.random.default_rng(seed).choice(pool, n_train, replace=False).tolist())
+    train = np.random.default_rng(seed).choice(pool, n_train, replace=False).tolist()  # random order: any prefix is a sample
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     tests = test_have[:n_test]
     order, ti, ri = [], 0, 0
