@@ -1,0 +1,151 @@
+"""Structure elucidation: sample K candidate molecules for each record's spectra, assemble them, rank them.
+
+For a record (its spectra, and its formula or at least its atom count with hydrogens, as DiffSpectra is given):
+
+- the atom count N fixes the padding masks; with ``formula_known`` the elements are fixed too (imposed clean at
+  every step through the core's ``Inpaint``; the model is permutation-equivariant, so their order is arbitrary:
+  heavy atoms in :data:`ELEMENTS` order, then hydrogens), else they are sampled;
+- K independent samples of (atoms, bonds, coordinates) are drawn in batches by the model's sampler;
+- each sample is assembled into an RDKit molecule (:func:`assemble`; None when it does not sanitise: invalid);
+- candidates are ranked by how many of the K samples gave the same structure (canonical SMILES of the molecule
+  with its hydrogens removed), ties by first appearance: ``score`` is that count over K.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+
+from morphogen.spectra.data.molecules import ELEMENTS
+
+BOND_TYPES = {1: "SINGLE", 2: "DOUBLE", 3: "TRIPLE"}
+
+
+@dataclass
+class Candidate:
+    """A ranked structure: canonical SMILES, rank (1 = best), count of the K samples that gave it, score = count / K,
+    and the RDKit molecule (with hydrogens and the 3-D coordinates of its first sample)."""
+
+    smiles: str
+    rank: int
+    count: int
+    score: float
+    mol: object = field(repr=False, default=None)
+
+
+@dataclass
+class Elucidation:
+    """One record's result: ranked valid candidates, the number of samples drawn and of valid ones, NFE per sample."""
+
+    id: object
+    candidates: list[Candidate]
+    samples: int
+    valid: int
+    nfe: int
+
+    @property
+    def validity(self) -> float:
+        return self.valid / self.samples if self.samples else 0.0
+
+
+def assemble(atoms: np.ndarray, bonds: np.ndarray, pos: np.ndarray, n: int, elements: Sequence[str] = ELEMENTS):
+    """An RDKit molecule from one sample's first ``n`` atoms: element classes (N,), bond classes over the pairs
+    i < j of the padded size (P,), coordinates (N, 3); None when it does not sanitise (valences, charges)."""
+    from rdkit import Chem
+
+    from morphogen.spectra.models.egnn import num_atoms_of_pairs, pair_index
+
+    size = num_atoms_of_pairs(len(bonds))
+    rw = Chem.RWMol()
+    for k in atoms[:n]:
+        a = Chem.Atom(elements[int(k)])
+        a.SetNoImplicit(True)
+        rw.AddAtom(a)
+    ii, jj = (t.numpy() for t in pair_index(size))
+    for i, j, b in zip(ii, jj, bonds):
+        if i < n and j < n and int(b) in BOND_TYPES:
+            rw.AddBond(int(i), int(j), getattr(Chem.BondType, BOND_TYPES[int(b)]))
+    mol = rw.GetMol()
+    try:
+        Chem.SanitizeMol(mol)
+    except Exception:  # noqa: BLE001 - RDKit raises several types for impossible valences
+        return None
+    conf = Chem.Conformer(n)
+    for i in range(n):
+        conf.SetAtomPosition(i, [float(v) for v in pos[i]])
+    mol.AddConformer(conf, assignId=True)
+    return mol
+
+
+def canonical(mol) -> str | None:
+    from rdkit import Chem
+
+    try:
+        return Chem.MolToSmiles(Chem.RemoveHs(mol))
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def formula_atoms(counts: Sequence[int], elements: Sequence[str] = ELEMENTS) -> list[int]:
+    """Element classes for a formula's counts: heavy atoms in ``elements`` order, then hydrogens."""
+    order = [k for k, e in enumerate(elements) if e != "H"] + [k for k, e in enumerate(elements) if e == "H"]
+    return [k for k in order for _ in range(int(counts[k]))]
+
+
+def rank(samples: Sequence, k: int) -> list[Candidate]:
+    """Ranked candidates of one record's assembled samples (molecules or None)."""
+    groups: dict[str, list] = {}
+    for mol in samples:
+        if mol is None:
+            continue
+        smi = canonical(mol)
+        if smi is not None:
+            groups.setdefault(smi, []).append(mol)
+    ordered = sorted(groups.items(), key=lambda kv: -len(kv[1]))  # stable: ties keep first appearance
+    return [Candidate(s, r + 1, len(ms), len(ms) / k, ms[0]) for r, (s, ms) in enumerate(ordered)]
+
+
+def elucidate(model, records: Sequence[Mapping], num_samples: int, formula_known: bool = False,
+              steps: int | None = None, sampler: str | None = None, batch_size: int = 256,
+              generator: torch.Generator | None = None) -> list[Elucidation]:
+    """Candidates for each record: a mapping with ``"condition"`` (the model's spectra tensors, one record:
+    ``ir`` (L,), ...), ``"formula"`` (len(elements),) counts with hydrogens, ``"num_atoms"`` and ``"id"``."""
+    from morphogen.guidance.inpaint import Inpaint
+
+    n_max = model.max_atoms
+    p_max = n_max * (n_max - 1) // 2
+    i, j = torch.triu_indices(n_max, n_max, 1)
+    jobs = [(r, s) for r in range(len(records)) for s in range(int(num_samples))]
+    mols: list[list] = [[] for _ in records]
+    nfe = 0
+    for start in range(0, len(jobs), batch_size):
+        chunk = jobs[start:start + batch_size]
+        b = len(chunk)
+        node = torch.zeros(b, n_max, dtype=torch.bool)
+        atoms = torch.zeros(b, n_max, dtype=torch.long)
+        conds: dict[str, list] = {}
+        for row, (r, _) in enumerate(chunk):
+            rec = records[r]
+            n = int(rec["num_atoms"])
+            node[row, :n] = True
+            if formula_known:
+                atoms[row, :n] = torch.as_tensor(formula_atoms(rec["formula"], model.elements))
+            for key, v in rec["condition"].items():
+                conds.setdefault(key, []).append(torch.as_tensor(v))
+        condition = {k: torch.stack(v) for k, v in conds.items()}
+        masks = {"atoms": node, "bonds": node[:, i] & node[:, j], "pos": node[:, :, None]}
+        fixed = Inpaint({"atoms": atoms}, {"atoms": node}, mode="clean") if formula_known else None
+        res = model.sample({"atoms": (b, n_max), "bonds": (b, p_max), "pos": (b, n_max, 3)}, sampler=sampler,
+                           steps=steps, generator=generator, masks=masks, condition=condition, fixed=fixed)
+        nfe = res.nfe
+        f = {k: v.cpu().numpy() for k, v in res.fields.items()}
+        for row, (r, _) in enumerate(chunk):
+            n = int(records[r]["num_atoms"])
+            mols[r].append(assemble(f["atoms"][row], f["bonds"][row], f["pos"][row], n, model.elements))
+    out = []
+    for r, rec in enumerate(records):
+        ms = mols[r]
+        out.append(Elucidation(rec.get("id"), rank(ms, int(num_samples)), len(ms), sum(m is not None for m in ms), nfe))
+    return out
