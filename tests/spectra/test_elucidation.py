@@ -1,0 +1,51 @@
+"""Assembling sampled atoms and bonds into molecules, and ranking samples by agreement."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rdkit")
+
+from morphogen.spectra.elucidation import assemble, canonical, formula_atoms, rank  # noqa: E402
+from morphogen.spectra.models.egnn import pair_index  # noqa: E402
+
+N = 12  # padded size
+
+
+def _sample(elements: list[int], bonds: dict[tuple[int, int], int]):
+    atoms = np.zeros(N, dtype=np.int64)
+    atoms[: len(elements)] = elements
+    i, j = (t.numpy() for t in pair_index(N))
+    b = np.array([bonds.get((int(a), int(c)), 0) for a, c in zip(i, j)])
+    return atoms, b, np.random.default_rng(0).normal(size=(N, 3))
+
+
+# ethanol with hydrogens: C0 C1 O2 H3..H8 (classes H=0, C=1, N=2, O=3, F=4)
+ETHANOL = ([1, 1, 3, 0, 0, 0, 0, 0, 0],
+           {(0, 1): 1, (1, 2): 1, (0, 3): 1, (0, 4): 1, (0, 5): 1, (1, 6): 1, (1, 7): 1, (2, 8): 1})
+
+
+def test_assemble_ethanol_and_refuse_impossible_valence():
+    mol = assemble(*_sample(*ETHANOL), n=9)
+    assert canonical(mol) == "CCO" and mol.GetNumConformers() == 1
+    els, bonds = ETHANOL
+    bad = dict(bonds)
+    bad[(0, 2)] = 2  # a fifth bond on carbon 0
+    assert assemble(*_sample(els, bad), n=9) is None
+    # pairs beyond n (padding) are ignored
+    extra = dict(bonds)
+    extra[(9, 10)] = 3
+    assert canonical(assemble(*_sample(els, extra), n=9)) == "CCO"
+
+
+def test_rank_by_agreement_ties_by_first_appearance():
+    from rdkit import Chem
+
+    m = {s: Chem.AddHs(Chem.MolFromSmiles(s)) for s in ("CCO", "COC", "CC=O")}
+    c = rank([m["COC"], None, m["CCO"], m["CCO"], m["CC=O"], m["COC"], m["CCO"]], k=7)
+    assert [(x.smiles, x.rank, x.count) for x in c] == [("CCO", 1, 3), ("COC", 2, 2), ("CC=O", 3, 1)]
+    assert c[0].score == pytest.approx(3 / 7)
+
+
+def test_formula_atoms():
+    assert formula_atoms([6, 2, 0, 1, 0]) == [1, 1, 3, 0, 0, 0, 0, 0, 0]  # C2H6O: heavy atoms, then H
