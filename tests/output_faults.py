@@ -5,14 +5,12 @@ from its ``fail_at``-th file on (0-based) a write stops half way with ENOSPC, as
 is the one used) and returns exit code, stdout and stderr."""
 from __future__ import annotations
 
-import contextlib
 import errno
-import io
 import os
-import sys
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.cli_runs import Outcome, run_command  # noqa: F401  (re-exported for the output tests)
 
 NO_SPACE = os.strerror(errno.ENOSPC)  # "No space left on device"
 
@@ -50,37 +48,6 @@ class FullDisk:
         write.real = real
         monkeypatch.setattr(outputs, "atomic_write", write)
         return self
-
-
-@dataclass
-class Outcome:
-    code: int
-    stdout: str
-    stderr: str
-
-
-def run_command(*args: str) -> Outcome:
-    """``morphogen ARGS`` through :func:`morphogen.cli.main.main` in this process; an exception escaping ``main``
-    (a traceback the user would see) is appended to stderr with code -1."""
-    from morphogen.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    argv, code = sys.argv, 0
-    sys.argv = ["morphogen", *map(str, args)]
-    debug = os.environ.pop("MORPHOGEN_DEBUG", None)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:  # noqa: BLE001
-        err.write(traceback.format_exc())
-        code = -1
-    finally:
-        sys.argv = argv
-        if debug is not None:
-            os.environ["MORPHOGEN_DEBUG"] = debug
-    return Outcome(code, out.getvalue(), err.getvalue())
 
 
 def folder_files(folder: Path) -> dict[str, int]:

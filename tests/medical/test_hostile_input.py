@@ -8,16 +8,13 @@ imports once per case); each is then checked by its own test. An exception that 
 user would see) fails its case."""
 from __future__ import annotations
 
-import contextlib
-import io
 import os
-import sys
-import traceback
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.cli_runs import assert_refused, run_command
 
 SEG = ["segment", "--checkpoint", "{t}/tiny.safetensors", "--images", "{t}/good", "--steps", "1", "--out", "{t}/out"]
 
@@ -178,31 +175,8 @@ def _other_domain_model() -> str | None:
     return str(others[0]) if others else None
 
 
-@dataclass
-class Outcome:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def _run(args: list[str]) -> Outcome:
-    """``morphogen medical ARGS`` through :func:`morphogen.cli.main.main`, its output captured."""
-    from morphogen.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    argv, code = sys.argv, 0
-    sys.argv = ["morphogen", "medical", *args]
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:  # noqa: BLE001 - a traceback the user would see
-        err.write(traceback.format_exc())
-        code = -1
-    finally:
-        sys.argv = argv
-    return Outcome(code, out.getvalue(), err.getvalue())
+def _run(args: list[str]):
+    return run_command("medical", *args)
 
 
 @pytest.fixture(scope="module")
@@ -238,12 +212,4 @@ def test_the_sweep_is_large_enough():
 def test_bad_input_is_refused_in_one_line(results, cid, args, culprit):
     t, done = results
     assert cid in done, "no model of another domain is installed (the tests install every domain)"
-    res = done[cid]
-    err = res.stderr
-    assert res.returncode == 2, f"exit {res.returncode}\nstdout: {res.stdout[-2000:]}\nstderr: {err[-3000:]}"
-    assert "Traceback" not in err, err[-3000:]
-    flat = " ".join(line.strip(" │╭╮╰╯─") for line in err.splitlines())
-    flat = "".join(flat.split())
-    assert "".join(culprit.split()) in flat, err[-3000:]
-    out = t / f"out-{cid}"
-    assert not out.exists() or not any(out.iterdir()), "a refused run wrote output"
+    assert_refused(done[cid], culprit, t / f"out-{cid}")

@@ -12,6 +12,7 @@ import math
 import torch
 from torch import Tensor
 
+from morphogen.processes.base import expand_like
 from morphogen.processes.gaussian import GaussianProcess
 
 
@@ -68,13 +69,19 @@ class GaussianMixtureOracle:
         self.field, self.mixture, self.process = field, mixture, process
         self.prediction_kinds = {field: kind}
 
+    def _value(self, st) -> Tensor:
+        """The state value the posterior is computed at (subclasses project it)."""
+        return st.value
+
     def __call__(self, state, condition=None, drop_condition=None) -> dict[str, Tensor]:
         st = state[self.field]
         t = st.t.to(torch.float64)
         sched = self.process.schedule
-        x1 = self.mixture.posterior_mean(st.value, sched.alpha(t), sched.sigma(t))
+        x = self._value(st)
+        x1 = self.mixture.posterior_mean(x, sched.alpha(t), sched.sigma(t))
         kind = self.prediction_kinds[self.field]
         if kind == "x1":
             return {self.field: x1}
-        eps = (st.value.double() - sched.alpha(t)[:, None] * x1.double()) / sched.sigma(t)[:, None]
+        a, s = expand_like(sched.alpha(t), x), expand_like(sched.sigma(t), x)
+        eps = (x.double() - a * x1.double()) / s
         return {self.field: self.process.from_x1_noise(x1.double(), eps, t, kind).to(st.value.dtype)}

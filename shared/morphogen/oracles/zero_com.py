@@ -12,6 +12,7 @@ import math
 import torch
 from torch import Tensor
 
+from morphogen.oracles.gaussian_mixture import GaussianMixtureOracle
 from morphogen.processes.zero_com import ZeroCoMGaussian, center
 
 
@@ -46,23 +47,12 @@ class ZeroCoMGaussianMixture:
         return (r[..., None, None] * comp).sum(1).to(x.dtype)
 
 
-class ZeroCoMGaussianMixtureOracle:
-    """Denoiser protocol over one (B, N, D) field: the exact prediction of ``kind`` under ``process``."""
+class ZeroCoMGaussianMixtureOracle(GaussianMixtureOracle):
+    """Denoiser protocol over one (B, N, D) field: the exact prediction of ``kind`` under ``process``, computed at
+    the centred state."""
 
     def __init__(self, field: str, mixture: ZeroCoMGaussianMixture, process: ZeroCoMGaussian, kind: str = "x1"):
-        process.check_prediction_kind(field, kind)
-        self.field, self.mixture, self.process = field, mixture, process
-        self.prediction_kinds = {field: kind}
+        super().__init__(field, mixture, process, kind)
 
-    def __call__(self, state, condition=None, drop_condition=None) -> dict[str, Tensor]:
-        st = state[self.field]
-        t = st.t.to(torch.float64)
-        sched = self.process.schedule
-        x = center(st.value, st.mask)
-        x1 = self.mixture.posterior_mean(x, sched.alpha(t), sched.sigma(t))
-        kind = self.prediction_kinds[self.field]
-        if kind == "x1":
-            return {self.field: x1}
-        a, s = sched.alpha(t)[:, None, None], sched.sigma(t)[:, None, None]
-        eps = (x.double() - a * x1.double()) / s
-        return {self.field: self.process.from_x1_noise(x1.double(), eps, t, kind).to(st.value.dtype)}
+    def _value(self, st) -> Tensor:
+        return center(st.value, st.mask)

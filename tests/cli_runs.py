@@ -1,0 +1,59 @@
+"""Running ``morphogen ...`` the way a user does, inside the test process, and checking a refusal.
+
+:func:`run_command` calls the real entry point (:func:`morphogen.cli.main.main`: the same parsing, one-line errors
+and exit codes as the installed command) with the given argv and captures its output; an exception escaping it (a
+traceback the user would see) is appended to stderr with code -1. :func:`assert_refused` is the check of every
+hostile-input sweep: exit code 2, no traceback, the culprit named, nothing written."""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Outcome:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_command(*args: str) -> Outcome:
+    """``morphogen ARGS`` through :func:`morphogen.cli.main.main` in this process (``MORPHOGEN_DEBUG`` unset)."""
+    from morphogen.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    argv, code = sys.argv, 0
+    sys.argv = ["morphogen", *map(str, args)]
+    debug = os.environ.pop("MORPHOGEN_DEBUG", None)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # noqa: BLE001
+        err.write(traceback.format_exc())
+        code = -1
+    finally:
+        sys.argv = argv
+        if debug is not None:
+            os.environ["MORPHOGEN_DEBUG"] = debug
+    return Outcome(code, out.getvalue(), err.getvalue())
+
+
+def assert_refused(res, culprit: str, out: Path | None = None) -> None:
+    """``res`` (an :class:`Outcome` or a ``subprocess.CompletedProcess``) exited with 2, printed no traceback and
+    named ``culprit`` (compared without white space: typer's error box wraps long messages anywhere); the run's
+    output folder ``out``, if given, is absent or empty."""
+    code = res.code if hasattr(res, "code") else res.returncode
+    err = res.stderr
+    assert code == 2, f"exit {code}\nstdout: {res.stdout[-2000:]}\nstderr: {err[-3000:]}"
+    assert "Traceback" not in err, err[-3000:]
+    flat = "".join(" ".join(line.strip(" │╭╮╰╯─") for line in err.splitlines()).split())
+    assert "".join(culprit.split()) in flat, err[-3000:]
+    if out is not None:
+        assert not out.exists() or not any(out.iterdir()), "a refused run wrote output"
