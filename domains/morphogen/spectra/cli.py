@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from morphogen.cli.options import TrainRequest, train_command
+from morphogen.cli.options import SamplingOptions, TrainRequest, load_checkpoint, sampling_command, train_command
 from morphogen.cli.plugins import DomainPlugin
 
 app = typer.Typer(help="Spectra: structure elucidation from spectra (DiffSpectra); GFN2-xTB IR spectrum sets.",
@@ -68,6 +68,45 @@ def train(
     configure_threads()
     res = run(request.preset, request.out_dir("spectra"), request.data, limit, options=request.options)
     typer.echo(f"trained {res.steps} steps; model: {res.model_path}")
+
+
+@app.command()
+@sampling_command
+def elucidate(
+    sampling: SamplingOptions,
+    spectra: Path = typer.Option(..., "--spectra", help="JSON lines: id, ir {wavenumber, intensity}, nmr_13c, "
+                                 "nmr_1h, formula or num_atoms (hydrogens included), optional smiles (the truth)."),
+    num_samples: int = typer.Option(10, "--num-samples", min=1, max=1000, help="Candidates K sampled per record."),
+    formula_known: bool = typer.Option(False, "--formula-known", help="Impose each record's formula (else only its "
+                                       "atom count is given, as in DiffSpectra)."),
+) -> None:
+    """Elucidate structures: OUT/candidates.csv (id, rank, smiles, score), OUT/samples.csv, OUT/best.sdf (3-D),
+    a picture per id, OUT/elucidation.json last."""
+    from morphogen.spectra.elucidation import run_elucidation
+    from morphogen.utils.threads import configure_threads
+
+    configure_threads()
+    model = load_checkpoint(sampling.checkpoint, "spectra", device=sampling.device)
+    info = run_elucidation(model, spectra, sampling.out, num_samples, formula_known, sampling.steps, sampling.sampler,
+                           sampling.batch_size or 256, sampling.seed)
+    typer.echo(f"{info['records']} record(s), {num_samples} samples each ({info['nfe_per_sample']} network "
+               f"evaluations per sample), validity {info['validity']:.3f}; wrote {sampling.out / 'candidates.csv'}")
+
+
+@app.command()
+def evaluate(
+    candidates: Path = typer.Option(..., "--candidates", help="An `elucidate` output folder."),
+    truth: Path = typer.Option(..., "--truth", help="JSON lines with id and smiles (e.g. the elucidate input)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="JSON file (default CANDIDATES/evaluation.json)."),
+) -> None:
+    """Top-1/3/10 exact-structure accuracy (InChIKey connectivity layer; ranked and any of k samples), validity and
+    mean top-1 Tanimoto; writes JSON."""
+    import json
+
+    from morphogen.spectra.evaluation import evaluate_folder
+
+    res = evaluate_folder(candidates, truth, out)
+    typer.echo(json.dumps({k: v for k, v in res.items() if k not in ("candidates", "truth")}, indent=1))
 
 
 plugin = DomainPlugin(name="spectra", app=app,

@@ -44,6 +44,7 @@ class Elucidation:
     samples: int
     valid: int
     nfe: int
+    sample_smiles: list = field(default_factory=list)
 
     @property
     def validity(self) -> float:
@@ -147,5 +148,104 @@ def elucidate(model, records: Sequence[Mapping], num_samples: int, formula_known
     out = []
     for r, rec in enumerate(records):
         ms = mols[r]
-        out.append(Elucidation(rec.get("id"), rank(ms, int(num_samples)), len(ms), sum(m is not None for m in ms), nfe))
+        smiles = [canonical(m) if m is not None else None for m in ms]
+        out.append(Elucidation(rec.get("id"), rank(ms, int(num_samples)), len(ms), sum(m is not None for m in ms), nfe,
+                               smiles))
     return out
+
+
+CANDIDATE_COLUMNS = ("id", "rank", "smiles", "score", "count")
+
+
+def run_elucidation(model, spectra_file, out_dir, num_samples: int, formula_known: bool = False,
+                    steps: int | None = None, sampler: str | None = None, batch_size: int = 256, seed: int = 0,
+                    top_pictures: int = 3) -> dict:
+    """``morphogen spectra elucidate``: read the records, elucidate each, write ``candidates.csv`` (id, rank,
+    smiles, score, count), ``samples.csv`` (every sample's SMILES in draw order, empty when invalid: the
+    any-of-k protocol of ``evaluate``), ``best.sdf`` (each id's best candidate with its 3-D coordinates), a picture
+    per id (the truth, if the record has it, beside the top candidates) and ``elucidation.json`` last."""
+    import csv
+    import io
+    import time
+    from pathlib import Path
+
+    from morphogen.spectra.inputs import read_records
+    from morphogen.utils.outputs import atomic_json, atomic_text, remove_stale
+
+    recs = read_records(spectra_file, model.modalities, model.max_atoms, elements=model.elements)
+    jobs = []
+    for r in recs:
+        job = r.as_job()
+        if formula_known and r.formula is None:
+            from morphogen.spectra.errors import SpectraDataError
+
+            raise SpectraDataError(r.where, "--formula-known, but the record has no formula")
+        if not formula_known:  # the atom count only (DiffSpectra's protocol): the formula token is hidden
+            job["condition"] = dict(job["condition"], formula=torch.zeros_like(job["condition"]["formula"]),
+                                    formula_present=torch.tensor(False))
+        jobs.append(job)
+    out = Path(out_dir)
+    remove_stale(out, "elucidation.json")
+    gen = torch.Generator(device=model.device).manual_seed(int(seed))
+    t0 = time.perf_counter()
+    results = elucidate(model, jobs, num_samples, formula_known, steps, sampler, batch_size, gen)
+    seconds = time.perf_counter() - t0
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CANDIDATE_COLUMNS)
+    for res in results:
+        for c in res.candidates:
+            w.writerow([res.id, c.rank, c.smiles, f"{c.score:.4f}", c.count])
+    atomic_text(out / "candidates.csv", buf.getvalue())
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(("id", "sample", "smiles"))
+    for res in results:
+        for k, smi in enumerate(res.sample_smiles):
+            w.writerow([res.id, k, smi or ""])
+    atomic_text(out / "samples.csv", buf.getvalue())
+    _write_sdf(out / "best.sdf", results)
+    _write_pictures(out, recs, results, top_pictures)
+    info = {"records": len(results), "num_samples": int(num_samples), "formula_known": bool(formula_known),
+            "nfe_per_sample": results[0].nfe if results else 0, "sampler": str(model.make_sampler(sampler, steps)),
+            "seed": int(seed), "seconds": round(seconds, 3),
+            "molecules_per_second": round(len(results) / seconds, 4) if seconds > 0 else None,
+            "validity": float(np.mean([r.validity for r in results])) if results else 0.0}
+    atomic_json(out / "elucidation.json", info)
+    return info
+
+
+def _write_sdf(path, results) -> None:
+    from rdkit import Chem
+
+    from morphogen.utils.outputs import atomic_text
+
+    blocks = []
+    for res in results:
+        if res.candidates:
+            mol = Chem.Mol(res.candidates[0].mol)
+            mol.SetProp("_Name", str(res.id))
+            mol.SetProp("score", f"{res.candidates[0].score:.4f}")
+            blocks.append(Chem.MolToMolBlock(mol) + "$$$$\n")
+    atomic_text(path, "".join(blocks))
+
+
+def _write_pictures(out, recs, results, top: int) -> None:
+    from rdkit import Chem
+    from rdkit.Chem import Draw
+
+    from morphogen.utils.outputs import write_output
+
+    for rec, res in zip(recs, results):
+        mols, legends = [], []
+        if rec.smiles:
+            mols.append(Chem.MolFromSmiles(rec.smiles))
+            legends.append("truth")
+        for c in res.candidates[:top]:
+            mols.append(Chem.MolFromSmiles(c.smiles))
+            legends.append(f"#{c.rank} ({c.count}/{res.samples})")
+        if not mols:
+            continue
+        img = Draw.MolsToGridImage(mols, molsPerRow=len(mols), subImgSize=(220, 200), legends=legends)
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(res.id))
+        write_output(out / f"{safe}.png", lambda tmp, img=img: img.save(tmp, format="PNG"))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -148,7 +147,7 @@ def featurize(mol: SpectrumMolecule, max_atoms: int = QM9_MAX_ATOMS) -> dict[str
     n = mol.num_atoms
     if n > max_atoms:
         raise SpectraDataError(mol.where or str(mol.id), f"{n} atoms, more than the model's {max_atoms}")
-    p = max_atoms * (max_atoms - 1) // 2
+
     atoms = torch.zeros(max_atoms, dtype=torch.long)
     atoms[:n] = torch.as_tensor([ELEMENTS.index(e) for e in mol.elements])
     dense = torch.zeros(max_atoms, max_atoms, dtype=torch.long)

@@ -25,7 +25,6 @@ import math
 from typing import Any, Mapping
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from morphogen.nn.embeddings import SinusoidalEmbedding
