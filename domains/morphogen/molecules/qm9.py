@@ -113,9 +113,12 @@ def _parse_positions(text: str, num_atoms: int, where: str) -> np.ndarray:
     return pos
 
 
-def read_qm9(path: str | Path | None = None, limit: int | None = None, geometries: bool = False) -> list[QM9Record]:
+def read_qm9(path: str | Path | None = None, limit: int | None = None, geometries: bool = False,
+             gdb: "set[int] | None" = None) -> list[QM9Record]:
     """The rows of QM9 (qm9pack when ``path`` is None, else a QM9 CSV), the first ``limit`` if given.
-    ``geometries=True`` also reads every molecule's :class:`Geometry` (an error for a file without them)."""
+    ``geometries=True`` also reads every molecule's :class:`Geometry` (an error for a file without them).
+    ``gdb``: keep only the molecules of these gdb numbers (the others are not parsed: reading a few geometries
+    costs a fraction of reading all)."""
     files = qm9pack_files() if path is None else [Path(path)]
     out: list[QM9Record] = []
     for f in files:
@@ -144,13 +147,15 @@ def read_qm9(path: str | Path | None = None, limit: int | None = None, geometrie
                 if len(row) < len(header):
                     raise MoleculeDataError(where, f"row has {len(row)} fields, fewer than the header's {len(header)}")
                 if icol is None:
-                    gdb = len(out) + 1
+                    number = len(out) + 1 if gdb is None else reader.line_num - 1
                 else:
                     raw = row[icol].strip()
                     digits = "".join(ch for ch in raw if ch.isdigit())
                     if not digits:
                         raise MoleculeDataError(where, f"cannot read a gdb number from '{raw}'")
-                    gdb = int(digits)
+                    number = int(digits)
+                if gdb is not None and number not in gdb:
+                    continue
                 geom = None
                 if geometries:
                     elements = _parse_elements(row[ecol], where)
@@ -158,7 +163,7 @@ def read_qm9(path: str | Path | None = None, limit: int | None = None, geometrie
                         raise MoleculeDataError(where, f"N_atoms is {row[ncol].strip()} but Elements lists "
                                                        f"{len(elements)} atoms")
                     geom = Geometry(elements, _parse_positions(row[xcol], len(elements), where))
-                out.append(QM9Record(where, row[scol].strip(), gdb - 1, geom))
+                out.append(QM9Record(where, row[scol].strip(), number - 1, geom))
     return out
 
 

@@ -123,7 +123,7 @@ def qm9_ir_molecules(path: str | Path, limit: int | None = None, ids: Sequence[i
         recs.append((where, rec))
         if limit and len(recs) >= limit and wanted is None:
             break
-    geo = {r.index + 1: r for r in read_qm9(geometries=True)}
+    geo = {r.index + 1: r for r in read_qm9(geometries=True, gdb={int(rec["id"]) for _, rec in recs})}
     out = []
     for where, rec in recs:
         q = geo.get(rec["id"])
