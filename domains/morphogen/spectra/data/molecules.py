@@ -92,7 +92,15 @@ def iter_spectra(path: str | Path) -> Iterator[tuple[str, dict]]:
     if not p.is_file():
         raise SpectraDataError(str(p), "no such file")
     with _open(p) as fh:
-        for k, line in enumerate(fh, start=1):
+        k = 0
+        while True:
+            try:
+                line = fh.readline()
+            except (UnicodeDecodeError, EOFError, OSError) as err:  # binary, truncated gzip, not gzip
+                raise SpectraDataError(f"{p}:{k + 1}", f"not a UTF-8 JSON-lines file ({type(err).__name__})") from None
+            if not line:
+                break
+            k += 1
             if not line.strip():
                 continue
             where = f"{p}:{k}"
