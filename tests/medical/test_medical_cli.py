@@ -127,3 +127,15 @@ def test_bad_inputs_are_refused_naming_the_culprit(tmp_path, phantom_dir):
         assert res.exit_code != 0, args
         text = res.output + (str(res.exception) if res.exception else "")
         assert culprit in text, (args, text)
+
+
+def test_demo_writes_phantoms_masks_and_metrics_and_says_they_are_phantoms(tmp_path):
+    from morphogen.medical.demo import run
+
+    res = run(tmp_path / "demo", model=tiny_model(), phantoms=2, ensemble=2)
+    assert res.domain == "medical" and "phantoms" in res.produced and "not HC18" in res.produced
+    for f in res.files:
+        assert (tmp_path / "demo" / f).is_file() or __import__("pathlib").Path(f).is_file(), f
+    rep = json.loads((tmp_path / "demo" / "metrics.json").read_text())
+    assert rep["summary"]["n"] == 2 and "generated phantoms" in rep["images"]
+    assert 0 <= res.value <= 1
