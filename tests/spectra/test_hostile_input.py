@@ -81,13 +81,9 @@ def _jsonl(path, rows):
     path.write_text("".join((json.dumps(r) if not isinstance(r, str) else r) + "\n" for r in rows))
 
 
-def _write_inputs(t) -> None:
-    from tests.spectra.test_spectra_cli import _records
-
-    recs = _records(6)
-    _jsonl(t / "train.jsonl", recs)
-    assert run_command("spectra", "train", "--preset", "qm9-ir", "--data", t / "train.jsonl", "--max-steps", "1",
-                       "--batch-size", "4", "--out", t / "tiny").code == 0
+def _write_inputs(t, tiny) -> None:
+    run, recs = tiny
+    (t / "tiny").symlink_to(run, target_is_directory=True)
     _jsonl(t / "good.jsonl", [GOOD])
     bad = {
         "nan": dict(GOOD, id=2, ir={"wavenumber": GRID, "intensity": [float("nan")] * 1801}),
@@ -130,12 +126,12 @@ def _other_domain_model() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory):
+def results(tmp_path_factory, tiny_spectra):
     t = tmp_path_factory.mktemp("hostile")
     saved = {k: os.environ.get(k) for k in ("MORPHOGEN_CACHE", "COLUMNS")}
     os.environ.update(MORPHOGEN_CACHE="off", COLUMNS="400")
     try:
-        _write_inputs(t)
+        _write_inputs(t, tiny_spectra)
         other = _other_domain_model()
         done = {}
         for cid, args, _ in CASES:

@@ -42,17 +42,13 @@ def _records(n: int):
     return out
 
 
-def test_train_elucidate_evaluate(tmp_path, shared_data, monkeypatch):
-    monkeypatch.setenv("MORPHOGEN_DATA", str(shared_data))
-    recs = _records(8)
-    data = _write(tmp_path / "spectra.jsonl", recs)
-    res = run_command("spectra", "train", "--preset", "qm9-ir", "--data", data, "--max-steps", "2", "--batch-size",
-                      "4", "--out", tmp_path / "run")
-    assert res.code == 0, res.stderr[-3000:]
+def test_train_elucidate_evaluate(tmp_path, shared_data, tiny_spectra):
+    run, recs = tiny_spectra  # trained by `morphogen spectra train` (tests/spectra/conftest.py)
+    assert (run / "model.safetensors").is_file()
     query = _write(tmp_path / "query.jsonl", recs[:2])
     for flag in ([], ["--formula-known"]):
         out = tmp_path / f"out{len(flag)}"
-        res = run_command("spectra", "elucidate", "--checkpoint", tmp_path / "run", "--spectra", query,
+        res = run_command("spectra", "elucidate", "--checkpoint", run, "--spectra", query,
                           "--num-samples", "3", "--steps", "2", "--out", out, *flag)
         assert res.code == 0, res.stderr[-3000:]
         info = json.loads((out / "elucidation.json").read_text())
