@@ -23,7 +23,7 @@ demo: install
 	$(BIN)/morphogen demo
 
 test: install
-	$(BIN)/python -m pytest -n 2 -q --durations=25
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q --durations=25
 
 benchmark: install
 	$(BIN)/python benchmarks/core_oracle.py

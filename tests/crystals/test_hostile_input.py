@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# one xdist worker runs the whole sweep (its module fixture runs the cases once, not once per worker)
+pytestmark = pytest.mark.xdist_group("crystals_hostile")
+
 MAIN = "from morphogen.cli.main import main; main()"
 GRAPHS_CKPT = Path(__file__).resolve().parents[2] / "domains" / "morphogen" / "graphs" / "checkpoints" / "qm9.safetensors"
 

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+# one xdist worker runs the whole sweep (its module fixture runs the cases once, not once per worker)
+pytestmark = pytest.mark.xdist_group("graphs_hostile")
+
 ROOT = Path(__file__).resolve().parents[2]
 CRYSTALS_MODEL = ROOT / "domains/morphogen/crystals/checkpoints/perov_5.safetensors"
 LONG = "C" * 20_000

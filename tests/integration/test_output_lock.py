@@ -14,6 +14,7 @@ SAMPLING_COMMANDS = {
     ("crystals", "generate"): ["--num-samples", "2"],
     ("music", "generate"): [],
     ("medical", "segment"): ["--images", "none.png"],
+    ("spectra", "elucidate"): ["--spectra", "none.jsonl"],
 }
 
 

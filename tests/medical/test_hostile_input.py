@@ -16,6 +16,9 @@ import pytest
 
 from tests.cli_runs import assert_refused, run_command
 
+# one xdist worker runs the whole sweep (its module fixture runs the cases once, not once per worker)
+pytestmark = pytest.mark.xdist_group("medical_hostile")
+
 SEG = ["segment", "--checkpoint", "{t}/tiny.safetensors", "--images", "{t}/good", "--steps", "1", "--out", "{t}/out"]
 
 

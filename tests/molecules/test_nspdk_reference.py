@@ -145,6 +145,7 @@ def test_frozen_eden_kernel():
     assert nspdk_mmd(a, b, nbits=30) == pytest.approx(want, abs=1e-10)
 
 
+@pytest.mark.benchmark  # needs eden-kernel (not in any extra): run with -m benchmark where it is installed
 def test_live_eden():
     """Where eden-kernel is installed: the same vectors (up to feature ids) and kernels as EDeN's, at nbits = 30."""
     pytest.importorskip("eden.graph")

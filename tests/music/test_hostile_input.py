@@ -16,6 +16,9 @@ import pytest
 
 from tests.cli_runs import assert_refused
 
+# one xdist worker runs the whole sweep (its module fixture runs the cases once, not once per worker)
+pytestmark = pytest.mark.xdist_group("music_hostile")
+
 # --- tiny Standard MIDI Files written byte by byte (no music21 needed to write them) ---------------------------
 
 

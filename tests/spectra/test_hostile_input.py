@@ -12,6 +12,9 @@ pytest.importorskip("rdkit")
 
 from tests.cli_runs import assert_refused, run_command  # noqa: E402
 
+# one xdist worker runs the whole sweep (its module fixture runs the cases once, not once per worker)
+pytestmark = pytest.mark.xdist_group("spectra_hostile")
+
 GRID = [400.0 + 2.0 * k for k in range(1801)]
 GOOD = {"id": 1, "formula": "CH4", "smiles": "C", "ir": {"wavenumber": GRID, "intensity": [0.5] * 1801}}
 EL = ["elucidate", "--checkpoint", "{t}/tiny", "--num-samples", "2", "--steps", "1", "--out", "{t}/out"]

@@ -13,7 +13,7 @@ Each is a pure function; :class:`TopK` accumulates records (``update`` / ``compu
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 
@@ -65,16 +65,13 @@ class TopKResult:
                 **{f"top{k}_any_of_samples": v for k, v in self.any_of_samples.items()}}
 
 
-@dataclass
 class TopK:
     """Accumulates records: ``update(ranked, samples, truth)`` with the ranked candidate SMILES, the drawn samples'
     SMILES in draw order (None for an invalid sample) and the true SMILES."""
 
-    ks: tuple[int, ...] = (1, 3, 10)
-    _ranked: dict = field(default_factory=dict)
-    _any: dict = field(default_factory=dict)
-    _valid: list = field(default_factory=list)
-    _tani: list = field(default_factory=list)
+    def __init__(self, ks: tuple[int, ...] = (1, 3, 10)):
+        self.ks = tuple(ks)
+        self.reset()
 
     def reset(self) -> None:
         self._ranked, self._any, self._valid, self._tani = {}, {}, [], []
