@@ -179,13 +179,14 @@ def write_table(rows: list[dict]) -> str:
              "Scored at the image's size: Dice / IoU, HD95 in mm, absolute head-circumference error in mm. NFE = "
              "network evaluations per image (steps x ensemble members).", "",
              "| model | steps | ensemble | NFE | Dice mean | Dice median | Dice worst | IoU | HD95 mm | HC abs err mm | "
-             "HC signed err mm | images/s | n |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "HC signed err mm | images/s | n | command |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r["row"] in ("meanmask", "unet", "dnd"):
             lines.append(f"| {r['label']} | {_fmt(r.get('steps'))} | {_fmt(r.get('ensemble'))} | {_fmt(r.get('nfe'))} "
                          f"| {_fmt(r['dice_mean'])} | {_fmt(r['dice_median'])} | {_fmt(r['dice_worst'])} | "
                          f"{_fmt(r['iou_mean'])} | {_fmt(r['hd95_mean'], 2)} | {_fmt(r['hc_abs_error_mm_mean'], 2)} | "
-                         f"{_fmt(r['hc_error_mm_mean'], 2)} | {_fmt(r.get('images_per_second'), 2)} | {r['n']} |")
+                         f"{_fmt(r['hc_error_mm_mean'], 2)} | {_fmt(r.get('images_per_second'), 2)} | {r['n']} | "
+                         f"`{r.get('machine', {}).get('command', '')}` |")
     for r in rows:
         if r["row"] == "uncertainty":
             c = r["correlation"]
@@ -202,7 +203,7 @@ def write_table(rows: list[dict]) -> str:
         if r["row"] == "speed":
             lines += ["", "## Speed", "", f"{r['images_per_second']} images/s at {r['steps']} steps, one member, "
                       f"{r['threads']} thread(s); peak memory {r['peak_rss_mib']} MiB (process RSS)."]
-    lines += ["", "Commands and machines: benchmarks/results/medical_hc18.json (each row's `machine.command`)."]
+    lines += ["", "Machines: benchmarks/results/medical_hc18.json (each row's `machine`)."]
     return "\n".join(lines) + "\n"
 
 

@@ -57,3 +57,26 @@ def assert_refused(res, culprit: str, out: Path | None = None) -> None:
     assert "".join(culprit.split()) in flat, err[-3000:]
     if out is not None:
         assert not out.exists() or not any(out.iterdir()), "a refused run wrote output"
+
+
+def run_sweep(domain: str, cases, t: Path, other: str | None) -> dict[str, Outcome]:
+    """Run every ``(id, args, culprit)`` case of a hostile-input sweep as ``morphogen DOMAIN ARGS`` in this process,
+    with ``{t}`` the case folder (``{t}/out`` becomes the case's own output folder) and ``{other}`` a model file of
+    another domain (cases that need it are left out when there is none); caching off, a wide terminal."""
+    saved = {k: os.environ.get(k) for k in ("MORPHOGEN_CACHE", "COLUMNS")}
+    os.environ.update(MORPHOGEN_CACHE="off", COLUMNS="400")
+    done = {}
+    try:
+        for cid, args, _ in cases:
+            if "{other}" in " ".join(args) and other is None:
+                continue
+            argv = [a.replace("{t}/out", f"{t}/out-{cid}").replace("{t}", str(t)).replace("{other}", str(other))
+                    for a in args]
+            done[cid] = run_command(domain, *argv)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return done

@@ -1,6 +1,5 @@
 """PyTorch Geometric as the interface: train from an InMemoryDataset on disk (one the test writes, and a TUDataset
 that PyG itself processes from TU text files), sample, and get the graphs back as ``Data`` objects."""
-import importlib.util
 import json
 
 import pytest
@@ -8,8 +7,7 @@ import torch
 
 from morphogen.graphs.data.errors import GraphDataError
 
-if importlib.util.find_spec("torch_geometric") is None:
-    pytest.skip("torch_geometric is not installed (the [graphs] extra installs it)", allow_module_level=True)
+# torch_geometric is part of the [graphs] extra: the tests need it and fail without it
 
 
 @pytest.fixture(scope="module")

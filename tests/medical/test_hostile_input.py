@@ -8,13 +8,12 @@ imports once per case); each is then checked by its own test. An exception that 
 user would see) fails its case."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.cli_runs import assert_refused, run_command
+from tests.cli_runs import assert_refused, run_sweep
 
 # one xdist worker runs the whole sweep (its module fixture runs the cases once, not once per worker)
 pytestmark = pytest.mark.xdist_group("medical_hostile")
@@ -178,33 +177,11 @@ def _other_domain_model() -> str | None:
     return str(others[0]) if others else None
 
 
-def _run(args: list[str]):
-    return run_command("medical", *args)
-
-
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     t = tmp_path_factory.mktemp("hostile")
     _write_inputs(t)
-    other = _other_domain_model()
-    done = {}
-    env = {"MORPHOGEN_DEBUG": os.environ.pop("MORPHOGEN_DEBUG", None), "MORPHOGEN_CACHE": os.environ.get("MORPHOGEN_CACHE"),
-           "COLUMNS": os.environ.get("COLUMNS")}
-    os.environ.update(MORPHOGEN_CACHE="off", COLUMNS="400")
-    try:
-        for cid, args, _ in CASES:
-            if "{other}" in " ".join(args) and other is None:
-                continue
-            argv = [a.replace("{t}/out", f"{t}/out-{cid}").replace("{t}", str(t)).replace("{other}", str(other))
-                    for a in args]
-            done[cid] = _run(argv)
-    finally:
-        for k, v in env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return t, done
+    return t, run_sweep("medical", CASES, t, _other_domain_model())
 
 
 def test_the_sweep_is_large_enough():

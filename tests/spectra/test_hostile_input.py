@@ -4,13 +4,12 @@ writes no output (the runs go through :func:`tests.cli_runs.run_command`, in thi
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
 pytest.importorskip("rdkit")
 
-from tests.cli_runs import assert_refused, run_command  # noqa: E402
+from tests.cli_runs import assert_refused, run_sweep  # noqa: E402
 
 # one xdist worker runs the whole sweep (its module fixture runs the cases once, not once per worker)
 pytestmark = pytest.mark.xdist_group("spectra_hostile")
@@ -131,25 +130,8 @@ def _other_domain_model() -> str | None:
 @pytest.fixture(scope="module")
 def results(tmp_path_factory, tiny_spectra):
     t = tmp_path_factory.mktemp("hostile")
-    saved = {k: os.environ.get(k) for k in ("MORPHOGEN_CACHE", "COLUMNS")}
-    os.environ.update(MORPHOGEN_CACHE="off", COLUMNS="400")
-    try:
-        _write_inputs(t, tiny_spectra)
-        other = _other_domain_model()
-        done = {}
-        for cid, args, _ in CASES:
-            if "{other}" in " ".join(args) and other is None:
-                continue
-            argv = [a.replace("{t}/out", f"{t}/out-{cid}").replace("{t}", str(t)).replace("{other}", str(other))
-                    for a in args]
-            done[cid] = run_command("spectra", *argv)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return t, done
+    _write_inputs(t, tiny_spectra)
+    return t, run_sweep("spectra", CASES, t, _other_domain_model())
 
 
 def test_the_sweep_is_large_enough():

@@ -63,7 +63,6 @@ class SegmentationDataset(Dataset):
         self.augment = None if augment is None else dict(augment)
         size = tuple(data.images.shape[-2:])
         self._aug = _transforms(size, self.augment, seed) if self.augment is not None else None
-        self._norm = None
 
     def __len__(self) -> int:
         return len(self.data)
