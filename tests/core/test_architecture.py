@@ -98,6 +98,24 @@ def test_core_demo_writes_its_outputs(tmp_path):
     assert build(config["process"]).fields == ["x"]
 
 
+@pytest.mark.parametrize("k,name", [(0, "model.safetensors"), (1, "samples.png"), (2, "metrics.json")])
+def test_the_core_demo_writes_atomically_with_its_metrics_last(tmp_path, monkeypatch, k, name):
+    """A full disk at any of its files: one error naming it, the files before it complete, no metrics.json (the
+    folder's index, written last) and no temporary file; an earlier run's metrics.json is removed first."""
+    from morphogen.cli.core_demo import run
+    from morphogen.utils.outputs import OutputWriteError, temporary_files
+    from tests.output_faults import FullDisk, folder_files
+
+    (tmp_path / "metrics.json").write_text("{}")  # an earlier run's
+    disk = FullDisk(fail_at=k).install(monkeypatch)
+    with pytest.raises(OutputWriteError, match=f"{name}: cannot write the file"):
+        run(tmp_path, epochs=1, progress=False)
+    assert disk.refused == tmp_path / name
+    files = folder_files(tmp_path)
+    assert sorted(files) == sorted(p.name for p in disk.written) and all(files.values())
+    assert "metrics.json" not in files and not temporary_files(tmp_path)
+
+
 def test_config_round_trip_of_every_process():
     """Every process class (read from morphogen.testing's census, default examples) and, for some, non-default
     arguments survive one joint spec."""

@@ -155,3 +155,64 @@ def test_remove_stale(tmp_path):
     (tmp_path / "index.csv").mkdir()
     with pytest.raises(OutputError, match="index.csv: is a folder"):
         remove_stale(tmp_path, "index.csv")
+
+
+# -- a training's run folder and a run's inputs (issue 15)
+
+def test_a_run_folder_is_checked_without_creating_anything(tmp_path, monkeypatch):
+    import os
+
+    from morphogen.utils.outputs import check_output_dir
+
+    f = tmp_path / "afile"
+    f.write_text("x")
+    with pytest.raises(OutputError, match="afile: exists and is not a folder"):
+        check_output_dir(f)
+    with pytest.raises(OutputError, match=r"afile/run: cannot be created, .*afile is a file"):
+        check_output_dir(f / "run")
+    assert check_output_dir(tmp_path / "new" / "run") == tmp_path / "new" / "run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]  # nothing created, no probe left
+
+    def refuse(*args, **kwargs):  # a read-only disk, whoever runs the tests (root writes into a 0o555 folder)
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(OutputError, match=r"new/run: cannot write the output folder \(Read-only file system\)"):
+        check_output_dir(tmp_path / "new" / "run")
+
+
+def test_every_train_command_checks_its_out_before_reading_data(tmp_path):
+    """--out a file: one line naming it, before the (missing) data is looked for."""
+    from tests.cli_runs import assert_refused, run_command
+
+    f = tmp_path / "afile"
+    f.write_text("x")
+    for domain, preset in (("graphs", "community_small"), ("crystals", "perov_5"), ("music", "chorales"),
+                           ("medical", "hc18"), ("spectra", "qm9-ir")):
+        res = run_command(domain, "train", "--preset", preset, "--data", tmp_path / "nothing", "--out", f)
+        assert_refused(res, f"{f}: exists and is not a folder")
+        assert "nothing" not in res.stderr, (domain, res.stderr[-2000:])
+
+
+def test_an_output_that_would_replace_an_input_is_refused(tmp_path):
+    from morphogen.utils.outputs import check_not_inputs
+
+    (tmp_path / "piece.mid").write_bytes(b"MThd")
+    (tmp_path / "link.mid").symlink_to(tmp_path / "piece.mid")
+    check_not_inputs([tmp_path / "out" / "piece.mid", tmp_path / "piece.png"], [tmp_path / "piece.mid"])
+    for same in (tmp_path / "piece.mid", tmp_path / "link.mid", tmp_path / "." / "piece.mid"):
+        with pytest.raises(OutputError, match=r"\.mid: this run writes a file of that name, which would replace its "
+                                              r"input .*piece\.mid; choose another --out"):
+            check_not_inputs([tmp_path / "piece.png", same], [tmp_path / "piece.mid"])
+
+
+def test_main_registers_each_domain_once():
+    """In-process runs (the sweeps, scripts/hostile_input_report.py) call main() many times; each call added every
+    domain again and made the next parse slower."""
+    from morphogen.cli import main
+    from tests.cli_runs import run_command
+
+    run_command("info")
+    n = len(main.app.registered_groups)
+    run_command("info")
+    assert len(main.app.registered_groups) == n and len({g.name for g in main.app.registered_groups}) == n

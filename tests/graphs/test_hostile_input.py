@@ -110,6 +110,8 @@ CASES = [
      "train --preset community_small --data {tmp}/nothing.json --out {tmp}/run --max-steps 1", ["nothing.json"]),
     ("train-limit-0", {}, "train --preset community_small --limit 0 --out {tmp}/run", ["--limit"]),
     ("train-epochs-0", {}, "train --preset community_small --epochs 0 --out {tmp}/run", ["--epochs"]),
+    ("train-out-is-a-file", {"afile": "x", "g.json": _graphs(*[OK_GRAPH] * 4)},
+     "train --preset community_small --data {tmp}/g.json --out {tmp}/afile --max-steps 1", ["--out", "afile"]),
     # -- sample: counts and checkpoints
     ("sample-num-samples-0", {}, "sample --checkpoint qm9 --out {tmp}/s --num-samples 0", ["--num-samples"]),
     ("sample-num-samples-negative", {}, "sample --checkpoint qm9 --out {tmp}/s --num-samples -5", ["--num-samples"]),

@@ -31,3 +31,11 @@ def test_a_bad_preset_key_is_one_line_naming_file_and_key(domain, tmp_path):
 def test_an_unknown_preset_name_lists_the_shipped_ones(tmp_path):
     r = _run(["music", "train", "--preset", "nosuch", "--out", str(tmp_path / "run")])
     assert r.returncode == 2 and "Traceback" not in r.stderr and "chorales" in r.stderr
+
+
+def test_demo_checks_its_out_before_running(tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    r = _run(["demo", "--domains", "core", "--out", str(f)], COLUMNS="400")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "== demo" not in r.stdout
+    assert f"{f}: exists and is not a folder" in " ".join(ln.strip(" │") for ln in r.stderr.splitlines())

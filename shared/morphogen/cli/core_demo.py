@@ -1,7 +1,10 @@
-"""The core demo: a small denoiser trained in seconds on a 2-D mixture, sampled with three samplers, plotted."""
+"""The core demo: a small denoiser trained in seconds on a 2-D mixture, sampled with three samplers, plotted.
+
+Outputs (each written atomically, :mod:`morphogen.utils.outputs`): ``model.safetensors``, ``samples.png`` and last
+``metrics.json``, the folder's index (an earlier run's is removed first): a folder with ``metrics.json`` holds one
+complete run."""
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -39,10 +42,11 @@ def run(out_dir: Path, epochs: int = 50, seed: int = 0, progress: bool = True) -
     from morphogen.train.module import GenerativeModule
     from morphogen.train.trainer import fit
     from morphogen.utils.config import spec_of
+    from morphogen.utils.outputs import atomic_figure, atomic_json, prepare_output_dir, remove_stale
 
     t0 = time.time()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = prepare_output_dir(out_dir)
+    remove_stale(out_dir, "metrics.json")
     L.seed_everything(seed, verbose=False)
     target = ring_mixture()
     data = target.sample(8192, torch.Generator().manual_seed(seed))
@@ -86,11 +90,11 @@ def run(out_dir: Path, epochs: int = 50, seed: int = 0, progress: bool = True) -
         ax.set_aspect("equal")
     fig.suptitle("Morphogen core demo: flow matching, MLP velocity field trained with Lightning")
     fig.tight_layout()
-    fig.savefig(out_dir / "samples.png", dpi=110)
+    atomic_figure(out_dir / "samples.png", fig, dpi=110)
 
     summary = {"train_seconds": t_train, "epochs": epochs, "samplers": rows,
                "mmd_between_two_target_draws": baseline, "total_seconds": time.time() - t0}
-    (out_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
+    atomic_json(out_dir / "metrics.json", summary)  # last: the index of the folder
     best = min(rows, key=lambda r: r["mmd"])
     return DemoResult(
         domain="core",

@@ -42,6 +42,12 @@ def demo(
     unknown = [d for d in wanted if d != "core" and d not in plugins]
     if unknown:
         raise typer.BadParameter(f"no demo for {unknown}; available: {['core', *sorted(plugins)]}", param_hint="--domains")
+    from morphogen.utils.outputs import OutputError, check_output_dir
+
+    try:  # before any demo runs: an --out that is a file or cannot be written
+        check_output_dir(out)
+    except OutputError as err:
+        raise typer.BadParameter(str(err), param_hint="--out") from None
     results = []
     for name in wanted:
         typer.echo(f"== demo: {name} -> {out / name}")
@@ -72,8 +78,12 @@ def info() -> None:
 
 
 def _register_domains() -> None:
+    """Add each installed domain's commands to :data:`app`, once (``main`` may run many times in one process: the
+    tests and scripts/hostile_input_report.py call it in-process; each call used to add every domain again)."""
+    have = {group.name for group in app.registered_groups}
     for name, plugin in sorted(discover().items()):
-        app.add_typer(plugin.typer_app(), name=name, help=plugin.summary)
+        if name not in have:
+            app.add_typer(plugin.typer_app(), name=name, help=plugin.summary)
 
 
 def main() -> None:

@@ -164,11 +164,26 @@ class TrainRequest:
     out: Optional[Path]
     options: TrainOptions
 
-    def out_dir(self, domain: str) -> Path:
-        return self.out or Path("runs") / f"{domain}-{Path(self.preset).stem}"
+    def out_dir(self, domain: str, default: Path | None = None) -> Path:
+        """The run folder: ``--out``, else ``default``, else ``runs/<domain>-<preset>``; checked for being a folder
+        that can be written (an error of ``--out``), creating nothing."""
+        out = self.out or default or Path("runs") / f"{domain}-{Path(self.preset).stem}"
+        _check_out(out)
+        return out
+
+
+def _check_out(out: Path) -> None:
+    from morphogen.utils.outputs import OutputError, check_output_dir
+
+    try:
+        check_output_dir(out)
+    except OutputError as err:
+        raise typer.BadParameter(str(err), param_hint="--out") from None
 
 
 def _train_request(v: dict) -> TrainRequest:
+    if v["out"] is not None:  # a run folder that cannot be written is refused before any data is read
+        _check_out(v["out"])
     try:
         opts = TrainOptions(accelerator=v["accelerator"], devices=v["devices"], strategy=v["strategy"],
                             num_nodes=v["num_nodes"], precision=v["precision"], batch_size=v["batch_size"],

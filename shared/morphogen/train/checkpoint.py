@@ -22,12 +22,15 @@ class CheckpointError(MorphogenError, RuntimeError):
 
 
 def save_model(path: str | os.PathLike, state_dict: dict[str, Tensor], config: dict[str, Any]) -> Path:
-    """Write weights and their configuration into one safetensors file, atomically."""
+    """Write weights and their configuration into one safetensors file, atomically; a failed write (a full disk) is
+    :class:`morphogen.utils.outputs.OutputWriteError`, one line naming the file."""
     from safetensors.torch import save_file
+
+    from morphogen.utils.outputs import write_output
 
     tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
     meta = {"format": "morphogen", "config": json.dumps(config)}
-    return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
+    return write_output(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
 def load_model(path: str | os.PathLike) -> tuple[dict[str, Tensor], dict[str, Any]]:

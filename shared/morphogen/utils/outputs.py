@@ -137,6 +137,38 @@ def prepare_output_dir(path: str | os.PathLike) -> Path:
     return p
 
 
+def check_not_inputs(outputs, inputs, option: str = "--out") -> None:
+    """Refuse a run whose output files include one of its input files (``--out`` the input's folder, where an
+    output takes the input's name, would replace the input by the output), before any work: :class:`OutputError`
+    naming both. ``outputs``, ``inputs``: paths; outputs that do not exist yet cannot be an input."""
+    for o in map(Path, outputs):
+        for i in map(Path, inputs):
+            if o.exists() and i.exists() and os.path.samefile(o, i):
+                raise OutputError(f"{o}: this run writes a file of that name, which would replace its input {i}; "
+                                  f"choose another {option}")
+
+
+def check_output_dir(path: str | os.PathLike) -> Path:
+    """Check, creating nothing, that ``path`` is a folder this process can write in, or can be created as one
+    (a training's run folder is checked so before its data is read). The error names the folder: one that is a
+    file, one below a file, one that cannot be written (read-only, no permission)."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise OutputError(f"{p}: exists and is not a folder (--out names the output folder)")
+    base = p
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        raise OutputError(f"{p}: cannot be created, {base} is a file")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=base)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise OutputError(f"{p}: cannot write the output folder ({err.strerror or err})") from None
+    return p
+
+
 @contextmanager
 def exclusive_output(path: str | os.PathLike) -> Iterator[Path]:
     """Hold ``path`` for this run: a second run into the same folder fails at once, naming the folder and the
