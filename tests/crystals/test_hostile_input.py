@@ -100,6 +100,11 @@ CASES = [
                                                      str(t / "o")], ["--sampler", "nosuch"]),
     ("predict-out-is-file", lambda t: PREDICT + ["--compositions", _ok(t), "--out", str(_write(t / "taken", "x"))],
      ["--out", "taken"]),
+    ("predict-compositions-in-out", lambda t: PREDICT + ["--compositions", str(_write(
+        _pred_dir(t) / "index.csv", "formula,material_id\nSrTiO3,a\n")), "--out", str(t / "pred")],
+     ["--out", "index.csv", "replace its input"]),
+    ("train-out-is-file", lambda t: ["train", "--preset", "perov_5", "--data", _ref(t), "--max-steps", "1", "--out",
+                                     str(_write(t / "taken", "x"))], ["--out", "taken"]),
     # -- predict: the compositions file ------------------------------------------------------------------------------
     ("comps-missing", lambda t: PREDICT + ["--compositions", str(t / "nope.csv"), "--out", str(t / "o")],
      ["nope.csv", "not found"]),

@@ -67,7 +67,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("evaluate-predictions-missing", ["evaluate", "--predictions", "{t}/nopred", "--labels", "{t}/labels"], "nopred"),
     ("evaluate-labels-missing", EVAL[:4] + ["{t}/nolabels"] + EVAL[5:], "nolabels"),
     ("evaluate-unmatched", EVAL[:4] + ["{t}/otherlabels"] + EVAL[5:], "no reference"),
-    ("evaluate-size-mismatch", EVAL[:4] + ["{t}/smalllabels"] + EVAL[5:], "differ in size"),
+    ("evaluate-size-mismatch", EVAL[:4] + ["{t}/smalllabels"] + EVAL[5:], "smalllabels/p0_mask.png is 40x30"),
     ("evaluate-empty-label", EVAL[:4] + ["{t}/emptylabels"] + EVAL[5:], "empty annotation"),
     ("evaluate-index-missing-mask", ["evaluate", "--predictions", "{t}/brokenpred", "--labels", "{t}/labels"],
      "p0_mask.png"),
@@ -80,6 +80,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("train-unlisted-image", TRAIN[:4] + ["{t}/hc18_unlisted"] + TRAIN[5:], "does not list"),
     ("train-bad-csv-number", TRAIN[:4] + ["{t}/hc18_badcsv"] + TRAIN[5:], "line 3"),
     ("train-mask-size-mismatch", TRAIN[:4] + ["{t}/hc18_size"] + TRAIN[5:], "does not match"),
+    ("train-out-is-a-file", TRAIN[:-1] + ["{t}/notes.txt"], "notes.txt: exists and is not a folder"),
 ]
 
 

@@ -97,6 +97,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("input-binary-musicxml", GEN + ["--input", "{t}/binary.musicxml"], "binary.musicxml"),
     ("input-broken-musicxml", GEN + ["--input", "{t}/broken.musicxml"], "broken.musicxml"),
     ("input-mxl-not-zip", GEN + ["--input", "{t}/fake.mxl"], "fake.mxl"),
+    ("out-is-the-input-folder", GEN[:-1] + ["{t}/same", "--input", "{t}/same/piece.mid"], "replace its input"),
     # evaluate
     ("evaluate-targets-empty", ["evaluate", "--checkpoint", "chorales", "--targets", "", "--out", "{t}/m.json"],
      "--targets"),
@@ -146,6 +147,8 @@ def _write_inputs(t: Path) -> None:
     (t / "long.mid").write_bytes(_smf([_track([(60 + i % 12, 4) for i in range(2000)], "soprano")]))  # 2,000 bars
     (t / "endless.mid").write_bytes(_smf([_track([(60, 40000)], "soprano")]))  # one note of 10,000 bars
     (t / "prepared.json").write_text('{"format": "not this"}')
+    (t / "same").mkdir()  # --out the input's folder: the piece's .mid would replace the input
+    (t / "same" / "piece.mid").write_bytes(_smf([_track([]), _track(_melody(16), "soprano")]))
 
 
 def _other_domain_model() -> str | None:
@@ -195,6 +198,8 @@ def test_bad_input_is_refused_in_one_line(results, cid, args, culprit):
     t, done = results
     assert cid in done, "no model of another domain is installed (the tests install every domain)"
     assert_refused(done[cid], culprit, t / f"out-{cid}")
+    if cid == "out-is-the-input-folder":
+        assert sorted(p.name for p in (t / "same").iterdir() if not p.name.startswith(".")) == ["piece.mid"]
 
 
 def test_the_cli_checks_agree_with_the_model():

@@ -49,6 +49,8 @@ CASES: list[tuple[str, list[str], str]] = [
                                            "--out", "{t}/out"], "not a spectra model"),
     ("elucidate-out-is-a-file", EL[:2] + ["{t}/tiny", "--spectra", "{t}/good.jsonl", "--out", "{t}/good.jsonl"],
      "--out"),
+    ("elucidate-out-holds-its-input", EL[:2] + ["{t}/tiny", "--spectra", "{t}/same/elucidation.json", "--out",
+                                                "{t}/same"], "replace its input"),
     # elucidate: records
     ("record-nan", el("{t}/nan.jsonl"), "nan.jsonl:2"),
     ("record-wrong-grid", el("{t}/grid.jsonl"), "grid.jsonl:2"),
@@ -72,6 +74,8 @@ CASES: list[tuple[str, list[str], str]] = [
     ("evaluate-unmatched-ids", ["evaluate", "--candidates", "{t}/cands", "--truth", "{t}/other_ids.jsonl"],
      "matched by id"),
     ("train-preset-unknown", ["train", "--preset", "qm9-uv", "--out", "{t}/out"], "qm9-uv"),
+    ("train-out-is-a-file", ["train", "--preset", "qm9-ir", "--data", "{t}/good.jsonl", "--out", "{t}/good.jsonl"],
+     "good.jsonl: exists and is not a folder"),
     ("train-data-missing", ["train", "--preset", "qm9-ir", "--data", "{t}/none.jsonl", "--out", "{t}/out"],
      "none.jsonl"),
     ("train-only-test-molecules", ["train", "--preset", "qm9-ir", "--data", "{t}/test_only.jsonl", "--out",
@@ -87,6 +91,8 @@ def _write_inputs(t, tiny) -> None:
     run, recs = tiny
     (t / "tiny").symlink_to(run, target_is_directory=True)
     _jsonl(t / "good.jsonl", [GOOD])
+    (t / "same").mkdir()  # an input named like an output, in --out
+    _jsonl(t / "same" / "elucidation.json", [GOOD])
     bad = {
         "nan": dict(GOOD, id=2, ir={"wavenumber": GRID, "intensity": [float("nan")] * 1801}),
         "grid": dict(GOOD, id=2, ir={"wavenumber": GRID[::2], "intensity": [0.5] * 901}),
@@ -143,3 +149,12 @@ def test_bad_input_is_refused_in_one_line(results, cid, args, culprit, shared_da
     t, done = results
     assert cid in done, "no model of another domain is installed (the tests install every domain)"
     assert_refused(done[cid], culprit, t / f"out-{cid}")
+
+
+def test_a_byte_order_mark_is_read(tmp_path):
+    """A spectra file saved by an editor that writes a UTF-8 byte order mark is read (it was 'not a JSON record')."""
+    from morphogen.spectra.data.molecules import iter_spectra
+
+    p = tmp_path / "bom.jsonl"
+    p.write_bytes(b"\xef\xbb\xbf" + (json.dumps(GOOD) + "\n" + json.dumps(dict(GOOD, id=2)) + "\n").encode())
+    assert [rec["id"] for _, rec in iter_spectra(p)] == [1, 2]

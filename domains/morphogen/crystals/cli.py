@@ -68,9 +68,9 @@ def train(
     if process not in preset.variants:
         raise typer.BadParameter(f"must be one of {sorted(preset.variants)} (the variants of {preset.source})",
                                  param_hint="--process")
+    out = request.out_dir("crystals")  # before the data is read
     configure_threads()
-    res = run_train(preset, task, process, load_splits(preset, request.data), request.out_dir("crystals"),
-                    request.options)
+    res = run_train(preset, task, process, load_splits(preset, request.data), out, request.options)
     last = res.losses[-1][1] if res.losses else float("nan")
     typer.echo(f"wrote {res.model_path} ({res.steps} steps; last train loss {last:.4f})")
 
@@ -120,6 +120,13 @@ def predict(
     from morphogen.crystals.data import read_compositions
     from morphogen.crystals.data.compositions import too_many_atoms
     from morphogen.errors import DataError
+    from morphogen.crystals.io.folders import STALE
+    from morphogen.utils.outputs import OutputError, check_not_inputs
+
+    try:  # e.g. --compositions OUT/index.csv of an earlier run: the new run removes and rewrites it
+        check_not_inputs([sampling.out / name for name in STALE], [compositions])
+    except OutputError as err:
+        raise typer.BadParameter(str(err), param_hint="--out") from None
 
     comps = read_compositions(compositions, max_atoms=max_atoms if max_atoms is not None else READ_MAX_ATOMS)
     from morphogen.crystals.prediction import predict as run_predict  # torch: after the input is known to be good

@@ -34,8 +34,7 @@ def train(
     from morphogen.utils.threads import configure_threads
 
     configure_threads()
-    out = request.out_dir("medical") if variant in (None, "dual") else (request.out or
-                                                                         Path("runs") / f"medical-{variant}")
+    out = request.out_dir("medical", None if variant in (None, "dual") else Path("runs") / f"medical-{variant}")
     res = run(request.preset, out, request.data, limit, variant, options=request.options)
     log = sorted(res.run_dir.glob("logs/version_*/metrics.csv"))
     typer.echo(f"trained {res.steps} steps; model: {res.model_path}; log: {log[-1] if log else 'none'}")

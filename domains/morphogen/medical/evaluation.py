@@ -172,6 +172,10 @@ def evaluate_folder(predictions: str | os.PathLike, labels: str | os.PathLike,
         ref = matched[key]
         truth = load_mask(ref["mask"], fill=ref["fill"], label=ref["label"])
         pred = load_array(mask_file)[0] > 127
+        if pred.shape != truth.shape:
+            raise MedicalDataError(f"{mask_file}: predicted mask {pred.shape[1]}x{pred.shape[0]} (WxH), but its "
+                                   f"reference {ref['mask']} is {truth.shape[1]}x{truth.shape[0]}: they differ in "
+                                   "size")
         spacing = ref["spacing"] or pred_spacing
         if spacing is None:
             spacing = load_array(ref["mask"])[1]

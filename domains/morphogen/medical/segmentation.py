@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io as _io
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -131,17 +130,19 @@ def segment_files(model, paths: Sequence[Path], *, steps: int | None = None, sam
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(loaded), desc="segmenting", unit="image")
-    for start in range(0, len(loaded), max(1, int(batch_size))):
-        chunk = loaded[start:start + batch_size]
-        res = segment_arrays(model, [c[1] for c in chunk], steps=steps, sampler=sampler, ensemble=ensemble,
-                             fusion=fusion, generator=gen)
-        for (p, img, spacing), r in zip(chunk, res):
-            yield SegmentedImage(image_stem(p), p, img, r["mask"], r["probability"], r["uncertainty"], spacing,
-                                 r["nfe"])
+    try:
+        for start in range(0, len(loaded), max(1, int(batch_size))):
+            chunk = loaded[start:start + batch_size]
+            res = segment_arrays(model, [c[1] for c in chunk], steps=steps, sampler=sampler, ensemble=ensemble,
+                                 fusion=fusion, generator=gen)
+            for (p, img, spacing), r in zip(chunk, res):
+                yield SegmentedImage(image_stem(p), p, img, r["mask"], r["probability"], r["uncertainty"], spacing,
+                                     r["nfe"])
+            if bar is not None:
+                bar.update(len(chunk))
+    finally:  # also when the consumer stops (a failed write): the bar ends its line before the error is printed
         if bar is not None:
-            bar.update(len(chunk))
-    if bar is not None:
-        bar.close()
+            bar.close()
 
 
 INDEX_COLUMNS = ("id", "image", "mask", "overlay", "uncertainty", "height", "width", "foreground_fraction",
@@ -167,17 +168,21 @@ def write_result(out_dir: Path, r: SegmentedImage) -> dict:
             "spacing_col_mm": "" if r.spacing is None else r.spacing[1], "nfe": r.nfe}
 
 
+INDEX_FILES = ("index.csv", "segmentation.json")  # written in this order, after every picture; removed first
+
+
 def write_index(out_dir: Path, rows: list[dict], info: dict) -> Path:
-    """``index.csv`` (one row per image) and ``segmentation.json`` (the run's settings and timing), written last
-    and atomically: a folder with an index holds a complete run."""
-    from morphogen.utils.outputs import write_output as atomic_write
+    """``index.csv`` (one row per image), then ``segmentation.json`` (the run's settings and timing), after every
+    picture and atomically: a folder with ``segmentation.json`` holds a complete run (and its index.csv)."""
+    from morphogen.utils.outputs import atomic_json, atomic_text
 
     buf = _io.StringIO()
     wr = csv.DictWriter(buf, fieldnames=list(INDEX_COLUMNS), lineterminator="\n")
     wr.writeheader()
     wr.writerows(rows)
-    atomic_write(out_dir / "segmentation.json", lambda tmp: Path(tmp).write_text(json.dumps(info, indent=2) + "\n"))
-    return atomic_write(out_dir / "index.csv", lambda tmp: Path(tmp).write_text(buf.getvalue()))
+    index = atomic_text(out_dir / INDEX_FILES[0], buf.getvalue())
+    atomic_json(out_dir / INDEX_FILES[1], info)
+    return index
 
 
 def run_segmentation(model, images: str | os.PathLike, out_dir: str | os.PathLike, *, steps: int | None = None,
@@ -186,16 +191,19 @@ def run_segmentation(model, images: str | os.PathLike, out_dir: str | os.PathLik
     """Segment ``images`` (a file or a folder) into ``out_dir``; returns the run's summary (also in
     ``segmentation.json``)."""
     inputs = find_images(images)
+    from contextlib import closing
+
+    from morphogen.utils.outputs import remove_stale
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     # an index of an earlier run is removed first: until this run's index is written the folder holds no index
-    for stale in ("index.csv", "segmentation.json"):
-        (out / stale).unlink(missing_ok=True)
+    remove_stale(out, *INDEX_FILES)
     smp = model.make_sampler(sampler, steps)
     t0 = time.perf_counter()
-    rows = [write_result(out, r) for r in segment_files(model, inputs.images, steps=steps, sampler=sampler,
-                                                        ensemble=ensemble, batch_size=batch_size, fusion=fusion,
-                                                        seed=seed, progress=progress)]
+    with closing(segment_files(model, inputs.images, steps=steps, sampler=sampler, ensemble=ensemble,
+                               batch_size=batch_size, fusion=fusion, seed=seed, progress=progress)) as results:
+        rows = [write_result(out, r) for r in results]
     total = time.perf_counter() - t0
     info = {"checkpoint": checkpoint or (str(model.source) if model.source else None), "images": len(rows),
             "skipped_label_files": [str(p) for p in inputs.skipped_labels],

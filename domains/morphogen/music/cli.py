@@ -159,6 +159,18 @@ def _check_target_list(text: Optional[str]) -> None:
         raise typer.BadParameter(f"tracks named more than once: {', '.join(twice)}", param_hint="--targets")
 
 
+def _check_not_overwriting(out: Path, input: Path) -> None:
+    """--out the input's folder: the piece takes the input's stem, so <stem>.mid (or .musicxml) would replace the
+    input; refused before the model is loaded."""
+    from morphogen.music.generation import piece_files
+    from morphogen.utils.outputs import OutputError, check_not_inputs
+
+    try:
+        check_not_inputs(piece_files(out, input.stem), [input])
+    except OutputError as err:
+        raise typer.BadParameter(str(err), param_hint="--out") from None
+
+
 @app.command()
 @sampling_command(out_default=Path("outputs/music"))
 @music_options
@@ -180,6 +192,7 @@ def generate(
     _check_target_list(targets)
     if input is not None:
         check_input_file(input)
+        _check_not_overwriting(sampling.out, input)
     from morphogen.music.generation import choose_targets, read_input, write_generation
     from morphogen.utils.threads import configure_threads
 

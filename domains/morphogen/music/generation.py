@@ -23,6 +23,12 @@ if TYPE_CHECKING:
 
 SATB = ["soprano", "alto", "tenor", "bass"]
 INDEX_SUFFIX = ".json"  # OUT/<stem>.json: the index of one generated piece
+PIECE_SUFFIXES = (".mid", ".musicxml", ".png", INDEX_SUFFIX)  # the files of a piece, in the order written
+
+
+def piece_files(out: str | Path, stem: str) -> list[Path]:
+    """The files of the piece ``stem`` in ``out``: .mid, .musicxml, .png and last the index .json."""
+    return [Path(out) / f"{stem}{suffix}" for suffix in PIECE_SUFFIXES]
 
 
 def read_input(model: "MusicModel", path: str | Path) -> "NoteScore":
@@ -97,10 +103,10 @@ def write_generation(model: "MusicModel", score: "NoteScore | None", targets: Se
     dec = decode(GETScore(res.tokens[0].numpy(), model.track_names, model.drum_tracks, time_signature, stem),
                  model.vocab, model.programs)
     out.mkdir(parents=True, exist_ok=True)
-    index = out / f"{stem}{INDEX_SUFFIX}"
+    mid, xml, png, index = piece_files(out, stem)
     remove_stale(out, index.name)
-    paths = [write_midi(dec.score, out / f"{stem}.mid"), write_musicxml(dec.score, out / f"{stem}.musicxml"),
-             write_pianoroll(dec.score, out / f"{stem}.png", title=f"{stem}: generated {', '.join(targets)}",
+    paths = [write_midi(dec.score, mid), write_musicxml(dec.score, xml),
+             write_pianoroll(dec.score, png, title=f"{stem}: generated {', '.join(targets)}",
                              highlight=list(targets))]
     shown = {k: v for k, v in res.sampler.args.items() if k != "rule"}
     report.update({"targets": list(targets), "sampler": res.sampler.name, **shown, **repair.as_options(),

@@ -82,9 +82,14 @@ def elucidate(
 ) -> None:
     """Elucidate structures: OUT/candidates.csv (id, rank, smiles, score), OUT/samples.csv, OUT/best.sdf (3-D),
     a picture per id, OUT/elucidation.json last."""
-    from morphogen.spectra.elucidation import run_elucidation
+    from morphogen.spectra.elucidation import OUTPUT_NAMES, run_elucidation
+    from morphogen.utils.outputs import OutputError, check_not_inputs
     from morphogen.utils.threads import configure_threads
 
+    try:
+        check_not_inputs([sampling.out / name for name in OUTPUT_NAMES], [spectra])
+    except OutputError as err:
+        raise typer.BadParameter(str(err), param_hint="--out") from None
     configure_threads()
     model = load_checkpoint(sampling.checkpoint, "spectra", device=sampling.device)
     info = run_elucidation(model, spectra, sampling.out, num_samples, formula_known, sampling.steps, sampling.sampler,

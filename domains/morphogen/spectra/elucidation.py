@@ -155,6 +155,7 @@ def elucidate(model, records: Sequence[Mapping], num_samples: int, formula_known
 
 
 CANDIDATE_COLUMNS = ("id", "rank", "smiles", "score", "count")
+OUTPUT_NAMES = ("candidates.csv", "samples.csv", "best.sdf", "elucidation.json")  # besides a picture per id
 
 
 def run_elucidation(model, spectra_file, out_dir, num_samples: int, formula_known: bool = False,

@@ -60,7 +60,9 @@ class SpectrumMolecule:
 
 
 def _open(path: Path):
-    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
+    """A text reader of a spectra file; a UTF-8 byte order mark (Windows editors write one) is skipped."""
+    enc = "utf-8-sig"
+    return gzip.open(path, "rt", encoding=enc) if path.suffix == ".gz" else open(path, encoding=enc)
 
 
 def check_ir(values, where: str) -> np.ndarray:
