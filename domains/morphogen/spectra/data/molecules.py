@@ -150,8 +150,14 @@ def qm9_ir_molecules(path: str | Path, limit: int | None = None, ids: Sequence[i
     return out
 
 
-def featurize(mol: SpectrumMolecule, max_atoms: int = QM9_MAX_ATOMS) -> dict[str, Tensor]:
-    """Padded tensors of one molecule (see the module docstring)."""
+#: shift tokens per nucleus a training molecule may carry (one per carbon / hydrogen of a 29-atom molecule at most)
+MAX_SHIFTS = 32
+
+
+def featurize(mol: SpectrumMolecule, max_atoms: int = QM9_MAX_ATOMS, max_shifts: int = MAX_SHIFTS
+              ) -> dict[str, Tensor]:
+    """Padded tensors of one molecule (see the module docstring); its shift lists as ``c13`` / ``h1`` (S,) ppm with
+    ``c13_mask`` / ``h1_mask`` (S,), S = ``max_shifts``."""
     n = mol.num_atoms
     if n > max_atoms:
         raise SpectraDataError(mol.where or str(mol.id), f"{n} atoms, more than the model's {max_atoms}")
@@ -177,18 +183,33 @@ def featurize(mol: SpectrumMolecule, max_atoms: int = QM9_MAX_ATOMS) -> dict[str
            "formula": torch.as_tensor(mol.formula_counts())}
     if mol.ir is not None:
         out["ir"] = torch.as_tensor(mol.ir)
+    for name in ("c13", "h1"):
+        shifts = getattr(mol, name)
+        if shifts is None:
+            continue
+        if len(shifts) > max_shifts:
+            raise SpectraDataError(mol.where or str(mol.id), f"{len(shifts)} {name} shifts, more than {max_shifts}")
+        v, m = torch.zeros(max_shifts), torch.zeros(max_shifts, dtype=torch.bool)
+        v[: len(shifts)] = torch.as_tensor(sorted(shifts), dtype=torch.float32)
+        m[: len(shifts)] = True
+        out[name], out[f"{name}_mask"] = v, m
     return out
 
 
 class SpectraDataset(torch.utils.data.Dataset):
     """Training items ``{"fields": {atoms, bonds, pos}, "masks": {...}, "condition": {ir, ir_present, formula,
-    formula_present}}``; the formula token is dropped with probability ``formula_dropout`` (one model then serves
-    with and without a known formula), deterministically per (seed, index, epoch draw)."""
+    formula_present, c13, c13_mask, h1, h1_mask}}``; the formula token is dropped with probability
+    ``formula_dropout`` (one model then serves with and without a known formula), deterministically per (seed,
+    index, epoch draw). ``modalities`` ("ir", "c13", "h1"): the condition keys every item carries; a molecule without
+    that spectrum (a QM9 prior molecule of the NMR model) gets it absent (``ir_present`` False, an all-False shift
+    mask), so one batch mixes molecules with and without spectra. ``repeat``: each molecule stands this many times
+    in one epoch (to weigh a small spectral set against a large prior set)."""
 
     def __init__(self, molecules: Sequence[SpectrumMolecule], max_atoms: int = QM9_MAX_ATOMS,
-                 formula_dropout: float = 0.5, seed: int = 0):
-        self.items = [featurize(m, max_atoms) for m in molecules]
+                 formula_dropout: float = 0.5, seed: int = 0, modalities: Sequence[str] = ("ir",), repeat: int = 1):
+        self.items = [featurize(m, max_atoms) for m in molecules] * max(1, int(repeat))
         self.formula_dropout, self.seed = float(formula_dropout), int(seed)
+        self.modalities = tuple(modalities)
         self._draw = 0
 
     def __len__(self) -> int:
@@ -200,8 +221,13 @@ class SpectraDataset(torch.utils.data.Dataset):
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + k * 7919 + self._draw)
         keep_formula = bool(torch.rand((), generator=g) >= self.formula_dropout)
         cond = {"formula": it["formula"], "formula_present": torch.tensor(keep_formula)}
-        if "ir" in it:
-            cond.update(ir=it["ir"], ir_present=torch.tensor(True))
+        if "ir" in self.modalities:
+            has = "ir" in it
+            cond.update(ir=it["ir"] if has else torch.zeros(IR_POINTS), ir_present=torch.tensor(has))
+        for name in ("c13", "h1"):
+            if name in self.modalities:
+                cond[name] = it.get(name, torch.zeros(MAX_SHIFTS))
+                cond[f"{name}_mask"] = it.get(f"{name}_mask", torch.zeros(MAX_SHIFTS, dtype=torch.bool))
         return {"fields": {"atoms": it["atoms"], "bonds": it["bonds"], "pos": it["pos"]},
                 "masks": {"atoms": it["atom_mask"], "bonds": it["pair_mask"], "pos": it["atom_mask"][:, None]},
                 "condition": cond}
