@@ -115,15 +115,17 @@ def elucidate(model, records: Sequence[Mapping], num_samples: int, formula_known
     ``ir`` (L,), ...), ``"formula"`` (len(elements),) counts with hydrogens, ``"num_atoms"`` and ``"id"``."""
     from morphogen.guidance.inpaint import Inpaint
 
-    n_max = model.max_atoms
-    p_max = n_max * (n_max - 1) // 2
-    i, j = torch.triu_indices(n_max, n_max, 1)
-    jobs = [(r, s) for r in range(len(records)) for s in range(int(num_samples))]
+    # jobs sorted by atom count, so each batch is padded only to its largest molecule (pair features cost ~N^2)
+    jobs = sorted(((r, s) for r in range(len(records)) for s in range(int(num_samples))),
+                  key=lambda job: int(records[job[0]]["num_atoms"]))
     mols: list[list] = [[] for _ in records]
     nfe = 0
     for start in range(0, len(jobs), batch_size):
         chunk = jobs[start:start + batch_size]
         b = len(chunk)
+        n_max = max(int(records[r]["num_atoms"]) for r, _ in chunk)
+        p_max = n_max * (n_max - 1) // 2
+        i, j = torch.triu_indices(n_max, n_max, 1)
         node = torch.zeros(b, n_max, dtype=torch.bool)
         atoms = torch.zeros(b, n_max, dtype=torch.long)
         conds: dict[str, list] = {}

@@ -64,6 +64,16 @@ def nmr_split(preset, data=None, limit: int | None = None) -> dict:
     return split_by_structure(mols, float(sp.get("test", 0.1)), float(sp.get("val", 0.05)), int(sp.get("seed", 0)))
 
 
+def _batching(train_set) -> dict:
+    """Size-bucketed batches trimmed to their largest molecule (:class:`~morphogen.train.data.SizeBucketSampler`,
+    :func:`~morphogen.spectra.data.molecules.trim_padding`): the same records an epoch, about half the cost."""
+    from morphogen.spectra.data.molecules import collate_trimmed, dataset_sizes
+    from morphogen.train.data import SizeBucketSampler
+
+    sizes = dataset_sizes(train_set)
+    return {"collate": collate_trimmed, "shuffle": lambda n, seed, bs: SizeBucketSampler(sizes, bs, seed)}
+
+
 def _nmr_data(preset, data, limit):
     from morphogen.spectra.data.molecules import SpectraDataset
     from morphogen.spectra.data.nmr import qm9_prior_molecules
@@ -81,8 +91,8 @@ def _nmr_data(preset, data, limit):
         train_sets.append(SpectraDataset(prior, max_atoms, drop, seed=1, modalities=mods))
     import torch
 
-    return TrainData(torch.utils.data.ConcatDataset(train_sets), SpectraDataset(parts["val"], max_atoms, 0.0,
-                                                                                 modalities=mods),
+    train_set = torch.utils.data.ConcatDataset(train_sets)
+    return TrainData(train_set, SpectraDataset(parts["val"], max_atoms, 0.0, modalities=mods), **_batching(train_set),
                      fingerprint=fingerprint({"ids": sorted(str(m.id) for m in parts["train"]), "prior": len(prior),
                                               "data": d}),
                      description=f"{len(parts['train'])} NMR training molecules (x{repeat}), {len(prior)} QM9 prior "
@@ -121,8 +131,8 @@ def train(preset_name: str, out_dir, data=None, limit: int | None = None, overri
     tr = [pool[i] for i in order[n_val:]]
     d = preset.data
     model = build_model(preset, overrides)
-    td = TrainData(SpectraDataset(tr, int(d.get("max_atoms", 29)), float(d.get("formula_dropout", 0.5))),
-                   SpectraDataset(val, int(d.get("max_atoms", 29)), 0.0),
+    train_set = SpectraDataset(tr, int(d.get("max_atoms", 29)), float(d.get("formula_dropout", 0.5)))
+    td = TrainData(train_set, SpectraDataset(val, int(d.get("max_atoms", 29)), 0.0), **_batching(train_set),
                    fingerprint=fingerprint({"ids": sorted(m.id for m in tr), "data": d}),
                    description=f"{len(tr)} training and {len(val)} validation molecules ({len(mols) - len(pool)} "
                                f"of the file are GDSS test molecules, held out)")
