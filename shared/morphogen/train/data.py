@@ -60,7 +60,8 @@ class SizeBucketSampler(Sampler[int]):
     """Batches of records of similar size, for padded data whose cost grows with the largest record of a batch
     (pair features of molecules: N^2). Per epoch, from ``seed + epoch``: a random permutation cut into pools of
     ``pool`` batches, each pool sorted by size (ties in random order) and cut into batches of ``batch_size``, and the
-    batches of all pools shuffled. Every record appears once an epoch; with the loader's batch size equal to
+    full batches of all pools shuffled (the records that fill no batch of their pool go last, sorted). Every record
+    appears once an epoch; with the loader's batch size equal to
     ``batch_size`` each batch is one size bucket (the collate can then trim the padding to its largest record).
 
     Args:
@@ -84,14 +85,19 @@ class SizeBucketSampler(Sampler[int]):
     def __iter__(self) -> Iterator[int]:
         g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
         perm = torch.randperm(self.n, generator=g)
-        chunk = self.batch_size * self.pool
-        batches = []
+        chunk, bs = self.batch_size * self.pool, self.batch_size
+        batches, rest = [], []
         for start in range(0, self.n, chunk):
             idx = perm[start:start + chunk]  # random order, so a stable sort breaks ties at random
             idx = idx[torch.sort(self.sizes[idx], stable=True).indices]
-            batches += list(torch.split(idx, self.batch_size))
-        order = torch.randperm(len(batches), generator=g).tolist()
-        return iter(torch.cat([batches[k] for k in order]).tolist() if batches else [])
+            full = len(idx) // bs * bs
+            batches += list(torch.split(idx[:full], bs))
+            rest.append(idx[full:])
+        order = [batches[k] for k in torch.randperm(len(batches), generator=g).tolist()]
+        if rest:  # the records left over by the pools, sorted, last: the loader's batches stay aligned with ours
+            left = torch.cat(rest)
+            order.append(left[torch.sort(self.sizes[left], stable=True).indices])
+        return iter(torch.cat(order).tolist() if order else [])
 
 
 def unpack_batch(batch: Mapping[str, Any]) -> tuple[dict[str, Tensor], dict[str, Tensor] | None, Any]:
