@@ -68,6 +68,7 @@ def assemble(atoms: np.ndarray, bonds: np.ndarray, pos: np.ndarray, n: int, elem
     for i, j, b in zip(ii, jj, bonds):
         if i < n and j < n and int(b) in BOND_TYPES:
             rw.AddBond(int(i), int(j), getattr(Chem.BondType, BOND_TYPES[int(b)]))
+    _formal_charges(rw)
     mol = rw.GetMol()
     try:
         Chem.SanitizeMol(mol)
@@ -78,6 +79,24 @@ def assemble(atoms: np.ndarray, bonds: np.ndarray, pos: np.ndarray, n: int, elem
         conf.SetAtomPosition(i, [float(v) for v in pos[i]])
     mol.AddConformer(conf, assignId=True)
     return mol
+
+
+def _formal_charges(rw) -> None:
+    """Charges the model does not generate, read off the valences (the training molecules lose theirs in the Kekulé
+    bond orders): a nitrogen with four bonds' worth of valence is N+, and for each N+ one singly bonded oxygen
+    neighbour without another partner becomes O- (nitro groups, N-oxides). Anything else is left to sanitisation."""
+    for atom in rw.GetAtoms():
+        if atom.GetSymbol() != "N":
+            continue
+        if sum(b.GetBondTypeAsDouble() for b in atom.GetBonds()) != 4:
+            continue
+        atom.SetFormalCharge(1)
+        for nb in atom.GetNeighbors():
+            bond = rw.GetBondBetweenAtoms(atom.GetIdx(), nb.GetIdx())
+            if nb.GetSymbol() == "O" and nb.GetDegree() == 1 and bond.GetBondTypeAsDouble() == 1 \
+                    and nb.GetFormalCharge() == 0:
+                nb.SetFormalCharge(-1)
+                break
 
 
 def canonical(mol) -> str | None:

@@ -53,15 +53,25 @@ def build_model(preset, overrides: dict | None = None):
 
 
 def nmr_split(preset, data=None, limit: int | None = None) -> dict:
-    """The NMR preset's molecules cut by structure (:func:`morphogen.spectra.data.nmr.split_by_structure` with the
-    preset's ``data.split``): ``{"train", "val", "test"}`` lists; the same call gives the same split everywhere."""
-    from morphogen.spectra.data.nmr import nmr_molecules, split_by_structure
+    """The NMR preset's molecules: those of at most ``data.max_heavy_atoms`` heavy atoms (QM9's space: 9) cut by
+    structure into ``{"train", "val", "test"}`` (:func:`morphogen.spectra.data.nmr.split_by_structure` with
+    ``data.split``), and the larger ones of at most ``data.max_atoms`` atoms (hydrogens included) added to
+    ``"train"`` only (``data.train_larger``): more shift-environment pairs to learn from, never tested on. The same
+    call gives the same split everywhere."""
+    from morphogen.spectra.data.nmr import heavy_atoms, nmr_molecules, split_by_structure
 
     d = preset.data
-    mols = nmr_molecules(spectra_file(preset, data), limit, int(d.get("max_heavy_atoms", 9)),
-                         tuple(d.get("heavy_elements", ("C", "N", "O", "F"))))
+    bound = int(d.get("max_heavy_atoms", 9))
+    larger = bool(d.get("train_larger", False))
+    mols = nmr_molecules(spectra_file(preset, data), limit, None if larger else bound,
+                         tuple(d.get("heavy_elements", ("C", "N", "O", "F"))), int(d.get("max_atoms", 29)))
+    core = [m for m in mols if heavy_atoms(m) <= bound]
     sp = d.get("split", {})
-    return split_by_structure(mols, float(sp.get("test", 0.1)), float(sp.get("val", 0.05)), int(sp.get("seed", 0)))
+    parts = split_by_structure(core, float(sp.get("test", 0.1)), float(sp.get("val", 0.05)), int(sp.get("seed", 0)))
+    extra = [m for m in mols if heavy_atoms(m) > bound]
+    parts["train"] = parts["train"] + extra
+    parts["larger"] = extra
+    return parts
 
 
 def _batching(train_set) -> dict:
@@ -95,7 +105,8 @@ def _nmr_data(preset, data, limit):
     return TrainData(train_set, SpectraDataset(parts["val"], max_atoms, 0.0, modalities=mods), **_batching(train_set),
                      fingerprint=fingerprint({"ids": sorted(str(m.id) for m in parts["train"]), "prior": len(prior),
                                               "data": d}),
-                     description=f"{len(parts['train'])} NMR training molecules (x{repeat}), {len(prior)} QM9 prior "
+                     description=f"{len(parts['train'])} NMR training molecules ({len(parts['larger'])} of more than "
+                                 f"{d.get('max_heavy_atoms', 9)} heavy atoms; x{repeat}), {len(prior)} QM9 prior "
                                  f"molecules without spectra, {len(parts['val'])} validation and {len(parts['test'])} "
                                  f"held-out test molecules (split by structure)"), len(parts["train"]), len(prior)
 

@@ -104,10 +104,12 @@ def cached_molecules(name: str, key: dict, build) -> list[SpectrumMolecule]:
     return out
 
 
-def nmr_molecules(path: str | Path, limit: int | None = None, max_heavy_atoms: int = 9,
-                  elements: Sequence[str] = ("C", "N", "O", "F")) -> list[SpectrumMolecule]:
-    """The NMRShiftDB2 molecules of at most ``max_heavy_atoms`` heavy atoms of ``elements`` with experimental 13C and
-    1H spectra (file order; ids are NMRShiftDB2 IDs), each with an embedded geometry (see the module docstring).
+def nmr_molecules(path: str | Path, limit: int | None = None, max_heavy_atoms: int | None = 9,
+                  elements: Sequence[str] = ("C", "N", "O", "F"), max_atoms: int | None = None
+                  ) -> list[SpectrumMolecule]:
+    """The NMRShiftDB2 molecules of at most ``max_heavy_atoms`` heavy atoms (None: any number) and at most
+    ``max_atoms`` atoms with hydrogens (None: any), all heavy atoms of ``elements``, with experimental 13C and 1H
+    spectra (file order; ids are NMRShiftDB2 IDs), each with an embedded geometry (see the module docstring).
     A record RDKit cannot embed raises :class:`SpectraDataError` naming its line. Cached (:func:`cached_molecules`):
     reading the 51,245-record export and embedding takes about a minute."""
     from morphogen.spectra.data.sources import EMBED_SEED
@@ -116,27 +118,37 @@ def nmr_molecules(path: str | Path, limit: int | None = None, max_heavy_atoms: i
     if not Path(path).is_file():
         raise SpectraDataError(str(path), "no such file (the NMRShiftDB2 JSON-lines export)")
     key = {"file": file_fingerprint(path), "limit": limit, "max_heavy": max_heavy_atoms, "elements": list(elements),
-           "seed": EMBED_SEED}
-    return cached_molecules("nmrshiftdb2", key, lambda: _nmr_molecules(path, limit, max_heavy_atoms, elements))
+           "max_atoms": max_atoms, "seed": EMBED_SEED}
+    return cached_molecules("nmrshiftdb2", key,
+                            lambda: _nmr_molecules(path, limit, max_heavy_atoms, elements, max_atoms))
 
 
-def _nmr_molecules(path, limit, max_heavy_atoms, elements) -> list[SpectrumMolecule]:
+def _nmr_molecules(path, limit, max_heavy_atoms, elements, max_atoms) -> list[SpectrumMolecule]:
     from rdkit import Chem, RDLogger
 
     from morphogen.spectra.data.nmrshiftdb2 import read_nmrshiftdb2
 
     RDLogger.DisableLog("rdApp.*")
     recs = read_nmrshiftdb2(path, elements=elements, max_heavy_atoms=max_heavy_atoms, require=("13C", "1H"),
-                            limit=limit)
+                            limit=None if max_atoms is not None else limit)
     out = []
     for r in recs:
         mol = Chem.MolFromSmiles(r.smiles)
+        if max_atoms is not None and Chem.AddHs(mol).GetNumAtoms() > max_atoms:
+            continue
+        if limit is not None and len(out) >= limit:
+            break
         ident = r.nmrshiftdb_id if r.nmrshiftdb_id is not None else r.where
         out.append(molecule_from_rdkit(mol, ident, r.smiles, r.where, c13=list(r.c13), h1=list(r.h1)))
     if not out:
-        raise SpectraDataError(str(path), f"no record of at most {max_heavy_atoms} heavy atoms of {list(elements)} "
-                                          "with experimental 13C and 1H spectra")
+        raise SpectraDataError(str(path), f"no record of at most {max_heavy_atoms} heavy atoms and {max_atoms} atoms "
+                                          f"of {list(elements)} with experimental 13C and 1H spectra")
     return out
+
+
+def heavy_atoms(m: SpectrumMolecule) -> int:
+    """Atoms other than hydrogen."""
+    return sum(e != "H" for e in m.elements)
 
 
 def split_by_structure(molecules: Sequence[SpectrumMolecule], test: float = 0.1, val: float = 0.05,
