@@ -116,7 +116,9 @@ def iter_spectra(path: str | Path) -> Iterator[tuple[str, dict]]:
 def qm9_ir_molecules(path: str | Path, limit: int | None = None, ids: Sequence[int] | None = None
                      ) -> list[SpectrumMolecule]:
     """The molecules of a ``spectra simulate --molecules qm9`` output with their QM9 B3LYP geometries (in
-    ``spectra.jsonl`` order, or ``ids``' order), their SMILES bonds mapped onto the geometry."""
+    ``spectra.jsonl`` order, or ``ids``' order), their SMILES bonds mapped onto the geometry. A molecule whose
+    geometry does not hold its SMILES graph (QM9 has such; their relaxation broke or made a bond) has no consistent
+    truth: it is skipped, and the skips are counted and printed."""
     from morphogen.molecules.geometry import match_geometry
     from morphogen.molecules.qm9 import read_qm9
 
@@ -131,19 +133,28 @@ def qm9_ir_molecules(path: str | Path, limit: int | None = None, ids: Sequence[i
         recs.append((where, rec))
         if limit and len(recs) >= limit and wanted is None:
             break
+    from morphogen.molecules.errors import MoleculeDataError
+
     geo = {r.index + 1: r for r in read_qm9(geometries=True, gdb={int(rec["id"]) for _, rec in recs})}
-    out = []
+    out, skipped = [], []
     for where, rec in recs:
         q = geo.get(rec["id"])
         if q is None:
             raise SpectraDataError(where, f"gdb {rec['id']} is not in qm9pack")
-        g = match_geometry(q.smiles, q.geometry.elements, q.geometry.positions, name=f"{where} (gdb {rec['id']})")
+        try:
+            g = match_geometry(q.smiles, q.geometry.elements, q.geometry.positions, name=f"{where} (gdb {rec['id']})")
+        except MoleculeDataError as err:  # QM9's relaxed geometry lost the SMILES graph: no consistent truth
+            skipped.append(str(err))
+            continue
         bad = [e for e in g.elements if e not in ELEMENTS]
         if bad:
             raise SpectraDataError(where, f"element(s) {sorted(set(bad))} outside {ELEMENTS}")
         pos = g.positions - g.positions.mean(0)
         out.append(SpectrumMolecule(rec["id"], q.smiles, g.elements, pos, g.bonds, g.orders,
                                     ir=check_ir(rec.get("ir"), where), where=where))
+    if skipped:
+        print(f"{path}: skipped {len(skipped)} molecules whose B3LYP geometry does not hold their SMILES graph "
+              f"(first: {skipped[0]})")
     if ids is not None:
         order = {int(i): k for k, i in enumerate(ids)}
         out.sort(key=lambda m: order[m.id])

@@ -186,22 +186,36 @@ def qm9_prior_molecules(count: int, exclude_keys: Iterable[str], seed: int = 0) 
 
 
 def _qm9_prior(count: int, exclude: set, seed: int) -> list[SpectrumMolecule]:
+    from morphogen.molecules.errors import MoleculeDataError
     from morphogen.molecules.geometry import match_geometry
     from morphogen.molecules.qm9 import read_qm9
 
     rows = read_qm9()
-    rng = np.random.default_rng(seed)
-    picked, out = [], []
-    for k in rng.permutation(len(rows)):
-        r = rows[int(k)]
-        if connectivity_key(r.smiles, r.where) in exclude:
-            continue
-        picked.append(r.index + 1)
-        if len(picked) >= count:
-            break
-    for q in read_qm9(geometries=True, gdb=set(picked)):
-        g = match_geometry(q.smiles, q.geometry.elements, q.geometry.positions, name=f"{q.where} (gdb {q.index + 1})")
-        pos = np.asarray(g.positions, dtype=np.float64)
-        out.append(SpectrumMolecule(f"qm9:{q.index + 1}", q.smiles, tuple(g.elements), pos - pos.mean(0),
-                                    np.asarray(g.bonds), np.asarray(g.orders), where=q.where))
+    order = [int(k) for k in np.random.default_rng(seed).permutation(len(rows))]
+    out: list[SpectrumMolecule] = []
+    skipped = 0
+    start = 0
+    while len(out) < count and start < len(order):
+        want = count - len(out)
+        picked = []
+        while len(picked) < want + want // 20 + 8 and start < len(order):  # a few spare for mismatched geometries
+            r = rows[order[start]]
+            start += 1
+            if connectivity_key(r.smiles, r.where) not in exclude:
+                picked.append(r.index + 1)
+        rank = {g: k for k, g in enumerate(picked)}
+        for q in sorted(read_qm9(geometries=True, gdb=set(picked)), key=lambda q: rank[q.index + 1]):
+            if len(out) >= count:
+                break
+            try:
+                g = match_geometry(q.smiles, q.geometry.elements, q.geometry.positions,
+                                   name=f"{q.where} (gdb {q.index + 1})")
+            except MoleculeDataError:
+                skipped += 1  # QM9's relaxed geometry lost the SMILES graph (a known QM9 inconsistency)
+                continue
+            pos = np.asarray(g.positions, dtype=np.float64)
+            out.append(SpectrumMolecule(f"qm9:{q.index + 1}", q.smiles, tuple(g.elements), pos - pos.mean(0),
+                                        np.asarray(g.bonds), np.asarray(g.orders), where=q.where))
+    if skipped:
+        print(f"QM9 prior: skipped {skipped} molecules whose B3LYP geometry does not hold their SMILES graph")
     return out
