@@ -49,3 +49,17 @@ def test_rank_by_agreement_ties_by_first_appearance():
 
 def test_formula_atoms():
     assert formula_atoms([6, 2, 0, 1, 0]) == [1, 1, 3, 0, 0, 0, 0, 0, 0]  # C2H6O: heavy atoms, then H
+
+
+@pytest.mark.parametrize("smiles", ["C[N+](=O)[O-]", "O=[N+]([O-])c1ccccc1", "C[N+](C)(C)[O-]", "OC(=O)CN"])
+def test_charged_groups_come_back_from_kekule_bonds(smiles):
+    """The model's fields carry no charges: nitro groups and N-oxides are rebuilt from the valences."""
+    from rdkit import Chem
+
+    from morphogen.spectra.data.molecules import featurize
+    from morphogen.spectra.data.nmr import molecule_from_rdkit
+
+    m = molecule_from_rdkit(Chem.MolFromSmiles(smiles), 1, smiles, "test")
+    f = featurize(m)
+    mol = assemble(f["atoms"].numpy(), f["bonds"].numpy(), f["pos"].numpy(), m.num_atoms)
+    assert canonical(mol) == Chem.MolToSmiles(Chem.MolFromSmiles(smiles))

@@ -68,6 +68,7 @@ def assemble(atoms: np.ndarray, bonds: np.ndarray, pos: np.ndarray, n: int, elem
     for i, j, b in zip(ii, jj, bonds):
         if i < n and j < n and int(b) in BOND_TYPES:
             rw.AddBond(int(i), int(j), getattr(Chem.BondType, BOND_TYPES[int(b)]))
+    _formal_charges(rw)
     mol = rw.GetMol()
     try:
         Chem.SanitizeMol(mol)
@@ -78,6 +79,24 @@ def assemble(atoms: np.ndarray, bonds: np.ndarray, pos: np.ndarray, n: int, elem
         conf.SetAtomPosition(i, [float(v) for v in pos[i]])
     mol.AddConformer(conf, assignId=True)
     return mol
+
+
+def _formal_charges(rw) -> None:
+    """Charges the model does not generate, read off the valences (the training molecules lose theirs in the Kekulé
+    bond orders): a nitrogen with four bonds' worth of valence is N+, and for each N+ one singly bonded oxygen
+    neighbour without another partner becomes O- (nitro groups, N-oxides). Anything else is left to sanitisation."""
+    for atom in rw.GetAtoms():
+        if atom.GetSymbol() != "N":
+            continue
+        if sum(b.GetBondTypeAsDouble() for b in atom.GetBonds()) != 4:
+            continue
+        atom.SetFormalCharge(1)
+        for nb in atom.GetNeighbors():
+            bond = rw.GetBondBetweenAtoms(atom.GetIdx(), nb.GetIdx())
+            if nb.GetSymbol() == "O" and nb.GetDegree() == 1 and bond.GetBondTypeAsDouble() == 1 \
+                    and nb.GetFormalCharge() == 0:
+                nb.SetFormalCharge(-1)
+                break
 
 
 def canonical(mol) -> str | None:
@@ -115,15 +134,17 @@ def elucidate(model, records: Sequence[Mapping], num_samples: int, formula_known
     ``ir`` (L,), ...), ``"formula"`` (len(elements),) counts with hydrogens, ``"num_atoms"`` and ``"id"``."""
     from morphogen.guidance.inpaint import Inpaint
 
-    n_max = model.max_atoms
-    p_max = n_max * (n_max - 1) // 2
-    i, j = torch.triu_indices(n_max, n_max, 1)
-    jobs = [(r, s) for r in range(len(records)) for s in range(int(num_samples))]
+    # jobs sorted by atom count, so each batch is padded only to its largest molecule (pair features cost ~N^2)
+    jobs = sorted(((r, s) for r in range(len(records)) for s in range(int(num_samples))),
+                  key=lambda job: int(records[job[0]]["num_atoms"]))
     mols: list[list] = [[] for _ in records]
     nfe = 0
     for start in range(0, len(jobs), batch_size):
         chunk = jobs[start:start + batch_size]
         b = len(chunk)
+        n_max = max(int(records[r]["num_atoms"]) for r, _ in chunk)
+        p_max = n_max * (n_max - 1) // 2
+        i, j = torch.triu_indices(n_max, n_max, 1)
         node = torch.zeros(b, n_max, dtype=torch.bool)
         atoms = torch.zeros(b, n_max, dtype=torch.long)
         conds: dict[str, list] = {}

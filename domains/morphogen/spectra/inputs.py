@@ -6,6 +6,11 @@
 gives the atom count; ``smiles``, when present, is the truth (for pictures and ``evaluate``); the output of
 ``simulate`` is such a file. A record with NaN, a wrong IR grid, an empty shift list, an unknown element or a SMILES
 that does not parse is refused naming its line.
+
+A line of the NMRShiftDB2 JSON-lines export (``SMILES`` and ``"Spectrum 13C 0"``-style keys, see
+:mod:`morphogen.spectra.data.nmrshiftdb2`) is read too: its chosen experimental 13C and 1H lists become ``nmr_13c`` /
+``nmr_1h``, its SMILES the truth, its ``nmrshiftdb2 ID`` the id, and its formula (hydrogens included) is computed
+from the SMILES, as a chemist would have it from mass spectrometry (imposed only with ``--formula-known``).
 """
 from __future__ import annotations
 
@@ -63,11 +68,44 @@ class SpectraRecord:
         return {"id": self.id, "condition": self.condition, "num_atoms": self.num_atoms, "formula": self.formula}
 
 
+def formula_of_smiles(smiles: str, where: str) -> str:
+    """The molecular formula of a SMILES, hydrogens included (Hill order: C, H, then alphabetical)."""
+    from collections import Counter
+
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    mol = Chem.MolFromSmiles(smiles) if isinstance(smiles, str) else None
+    if mol is None:
+        raise SpectraDataError(where, f"SMILES {smiles!r} does not parse")
+    counts = Counter(a.GetSymbol() for a in Chem.AddHs(mol).GetAtoms())
+    order = [e for e in ("C", "H") if e in counts] + sorted(e for e in counts if e not in ("C", "H"))
+    return "".join(f"{e}{counts[e] if counts[e] > 1 else ''}" for e in order)
+
+
+def from_nmrshiftdb2(data: dict, where: str) -> dict:
+    """An NMRShiftDB2 export line as an elucidation record (see the module docstring)."""
+    from morphogen.spectra.data.nmrshiftdb2 import with_chosen_spectra, parse_record
+
+    rec = with_chosen_spectra(parse_record(data, where), False)
+    if rec.c13 is None and rec.h1 is None:
+        raise SpectraDataError(where, "an NMRShiftDB2 record without an experimental 13C or 1H spectrum")
+    out = {"id": rec.nmrshiftdb_id if rec.nmrshiftdb_id is not None else where, "smiles": rec.smiles,
+           "formula": formula_of_smiles(rec.smiles, where)}
+    if rec.c13 is not None:
+        out["nmr_13c"] = list(rec.c13)
+    if rec.h1 is not None:
+        out["nmr_1h"] = list(rec.h1)
+    return out
+
+
 def read_records(path: str | Path, modalities=("ir",), max_atoms: int = 29, max_shifts: int = 64,
                  elements=ELEMENTS) -> list[SpectraRecord]:
     """Parse every record of ``path`` (see the module docstring) for a model of ``modalities``."""
     out, seen = [], set()
     for where, rec in iter_spectra(path):
+        if "SMILES" in rec and any(str(k).startswith("Spectrum ") for k in rec):
+            rec = from_nmrshiftdb2(rec, where)
         rid = rec.get("id", where)
         if rid in seen:
             raise SpectraDataError(where, f"id {rid!r} appears twice")
@@ -82,7 +120,9 @@ def read_records(path: str | Path, modalities=("ir",), max_atoms: int = 29, max_
             if key in rec:
                 if name not in modalities:
                     raise SpectraDataError(where, f"{key}, but the model reads {list(modalities)}")
-                v = _shifts(rec[key], key, where)[:max_shifts]
+                v = _shifts(rec[key], key, where)
+                if len(v) > max_shifts:
+                    raise SpectraDataError(where, f"{key} holds {len(v)} shifts, more than the limit of {max_shifts}")
                 pad = torch.zeros(max_shifts)
                 pad[: len(v)] = torch.as_tensor(v)
                 m = torch.zeros(max_shifts, dtype=torch.bool)

@@ -52,12 +52,77 @@ def build_model(preset, overrides: dict | None = None):
                         modalities=("ir",) if preset.data["reader"] == "qm9-ir" else ("c13", "h1"))
 
 
+def nmr_split(preset, data=None, limit: int | None = None) -> dict:
+    """The NMR preset's molecules: those of at most ``data.max_heavy_atoms`` heavy atoms (QM9's space: 9) cut by
+    structure into ``{"train", "val", "test"}`` (:func:`morphogen.spectra.data.nmr.split_by_structure` with
+    ``data.split``), and the larger ones of at most ``data.max_atoms`` atoms (hydrogens included) added to
+    ``"train"`` only (``data.train_larger``): more shift-environment pairs to learn from, never tested on. The same
+    call gives the same split everywhere."""
+    from morphogen.spectra.data.nmr import heavy_atoms, nmr_molecules, split_by_structure
+
+    d = preset.data
+    bound = int(d.get("max_heavy_atoms", 9))
+    larger = bool(d.get("train_larger", False))
+    mols = nmr_molecules(spectra_file(preset, data), limit, None if larger else bound,
+                         tuple(d.get("heavy_elements", ("C", "N", "O", "F"))), int(d.get("max_atoms", 29)))
+    core = [m for m in mols if heavy_atoms(m) <= bound]
+    sp = d.get("split", {})
+    parts = split_by_structure(core, float(sp.get("test", 0.1)), float(sp.get("val", 0.05)), int(sp.get("seed", 0)))
+    extra = [m for m in mols if heavy_atoms(m) > bound]
+    parts["train"] = parts["train"] + extra
+    parts["larger"] = extra
+    return parts
+
+
+def _batching(train_set) -> dict:
+    """Size-bucketed batches trimmed to their largest molecule (:class:`~morphogen.train.data.SizeBucketSampler`,
+    :func:`~morphogen.spectra.data.molecules.trim_padding`): the same records an epoch, about half the cost."""
+    from morphogen.spectra.data.molecules import collate_trimmed, dataset_sizes
+    from morphogen.train.data import SizeBucketSampler
+
+    sizes = dataset_sizes(train_set)
+    return {"collate": collate_trimmed, "shuffle": lambda n, seed, bs: SizeBucketSampler(sizes, bs, seed)}
+
+
+def _nmr_data(preset, data, limit):
+    from morphogen.spectra.data.molecules import SpectraDataset
+    from morphogen.spectra.data.nmr import qm9_prior_molecules
+    from morphogen.train.entry import TrainData, fingerprint
+
+    d = preset.data
+    parts = nmr_split(preset, data, limit)
+    held = {m.extra["key"] for m in parts["val"] + parts["test"]}
+    n_prior = int(d.get("prior_molecules", 0)) if not limit else min(int(d.get("prior_molecules", 0)), limit)
+    prior = qm9_prior_molecules(n_prior, held, seed=int(d.get("split", {}).get("seed", 0)))
+    max_atoms, drop, mods = int(d.get("max_atoms", 29)), float(d.get("formula_dropout", 0.5)), ("c13", "h1")
+    repeat = int(d.get("nmr_repeat", 1))
+    train_sets = [SpectraDataset(parts["train"], max_atoms, drop, modalities=mods, repeat=repeat)]
+    if prior:
+        train_sets.append(SpectraDataset(prior, max_atoms, drop, seed=1, modalities=mods))
+    import torch
+
+    train_set = torch.utils.data.ConcatDataset(train_sets)
+    return TrainData(train_set, SpectraDataset(parts["val"], max_atoms, 0.0, modalities=mods), **_batching(train_set),
+                     fingerprint=fingerprint({"ids": sorted(str(m.id) for m in parts["train"]), "prior": len(prior),
+                                              "data": d}),
+                     description=f"{len(parts['train'])} NMR training molecules ({len(parts['larger'])} of more than "
+                                 f"{d.get('max_heavy_atoms', 9)} heavy atoms; x{repeat}), {len(prior)} QM9 prior "
+                                 f"molecules without spectra, {len(parts['val'])} validation and {len(parts['test'])} "
+                                 f"held-out test molecules (split by structure)"), len(parts["train"]), len(prior)
+
+
 def train(preset_name: str, out_dir, data=None, limit: int | None = None, overrides: dict | None = None,
           options=None, **trainer_kwargs):
-    """Train on the preset's molecules outside the GDSS test split (validation: 2 % of the rest, seeded)."""
+    """Train on the preset's molecules: QM9 IR outside the GDSS test split (validation: 2 % of the rest, seeded),
+    or NMRShiftDB2 split by structure plus the QM9 prior molecules (:func:`nmr_split`)."""
     preset = load_preset(preset_name)
-    if preset.data["reader"] != "qm9-ir":
-        raise SpectraDataError(preset.name, "only the qm9-ir reader trains yet")
+    from morphogen.train.entry import train_bundle
+
+    if preset.data["reader"] == "nmrshiftdb2":
+        td, n_train, n_prior = _nmr_data(preset, data, limit)
+        model = build_model(preset, overrides)
+        model.metadata.notes.update(train_molecules=n_train, prior_molecules=n_prior)
+        return train_bundle(model, td, preset.train, out_dir, options, **trainer_kwargs)
     from morphogen.spectra.data.molecules import SpectraDataset, qm9_ir_molecules
 
     mols = qm9_ir_molecules(spectra_file(preset, data))
@@ -69,7 +134,7 @@ def train(preset_name: str, out_dir, data=None, limit: int | None = None, overri
         raise SpectraDataError(str(spectra_file(preset, data)), f"{len(pool)} training molecules outside the test split")
     import numpy as np
 
-    from morphogen.train.entry import TrainData, fingerprint, train_bundle
+    from morphogen.train.entry import TrainData, fingerprint
 
     order = np.random.default_rng(0).permutation(len(pool))
     n_val = max(1, len(pool) // 50)
@@ -77,8 +142,8 @@ def train(preset_name: str, out_dir, data=None, limit: int | None = None, overri
     tr = [pool[i] for i in order[n_val:]]
     d = preset.data
     model = build_model(preset, overrides)
-    td = TrainData(SpectraDataset(tr, int(d.get("max_atoms", 29)), float(d.get("formula_dropout", 0.5))),
-                   SpectraDataset(val, int(d.get("max_atoms", 29)), 0.0),
+    train_set = SpectraDataset(tr, int(d.get("max_atoms", 29)), float(d.get("formula_dropout", 0.5)))
+    td = TrainData(train_set, SpectraDataset(val, int(d.get("max_atoms", 29)), 0.0), **_batching(train_set),
                    fingerprint=fingerprint({"ids": sorted(m.id for m in tr), "data": d}),
                    description=f"{len(tr)} training and {len(val)} validation molecules ({len(mols) - len(pool)} "
                                f"of the file are GDSS test molecules, held out)")

@@ -39,9 +39,10 @@ class TensorFieldDataset(Dataset):
 
 
 class EpochShuffleSampler(Sampler[int]):
-    """A random permutation per epoch drawn from ``seed + epoch`` (Lightning calls ``set_epoch``)."""
+    """A random permutation per epoch drawn from ``seed + epoch`` (Lightning calls ``set_epoch``). ``batch_size`` is
+    accepted for the :attr:`TrainData.shuffle` contract and not used."""
 
-    def __init__(self, n: int, seed: int = 0):
+    def __init__(self, n: int, seed: int = 0, batch_size: int | None = None):
         self.n, self.seed, self.epoch = int(n), int(seed), 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -53,6 +54,50 @@ class EpochShuffleSampler(Sampler[int]):
     def __iter__(self) -> Iterator[int]:
         g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
         return iter(torch.randperm(self.n, generator=g).tolist())
+
+
+class SizeBucketSampler(Sampler[int]):
+    """Batches of records of similar size, for padded data whose cost grows with the largest record of a batch
+    (pair features of molecules: N^2). Per epoch, from ``seed + epoch``: a random permutation cut into pools of
+    ``pool`` batches, each pool sorted by size (ties in random order) and cut into batches of ``batch_size``, and the
+    full batches of all pools shuffled (the records that fill no batch of their pool go last, sorted). Every record
+    appears once an epoch; with the loader's batch size equal to
+    ``batch_size`` each batch is one size bucket (the collate can then trim the padding to its largest record).
+
+    Args:
+        sizes: (n,) the size of each record (e.g. atoms per molecule).
+        batch_size: records per batch; seed; pool: batches per sorted pool (larger: tighter buckets, less mixing).
+    """
+
+    def __init__(self, sizes, batch_size: int, seed: int = 0, pool: int = 32):
+        self.sizes = torch.as_tensor(list(sizes), dtype=torch.float64)
+        if batch_size < 1 or pool < 1:
+            raise ValueError(f"batch_size and pool must be >= 1, got {batch_size} and {pool}")
+        self.n, self.batch_size, self.seed, self.pool, self.epoch = len(self.sizes), int(batch_size), int(seed), \
+            int(pool), 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[int]:
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        perm = torch.randperm(self.n, generator=g)
+        chunk, bs = self.batch_size * self.pool, self.batch_size
+        batches, rest = [], []
+        for start in range(0, self.n, chunk):
+            idx = perm[start:start + chunk]  # random order, so a stable sort breaks ties at random
+            idx = idx[torch.sort(self.sizes[idx], stable=True).indices]
+            full = len(idx) // bs * bs
+            batches += list(torch.split(idx[:full], bs))
+            rest.append(idx[full:])
+        order = [batches[k] for k in torch.randperm(len(batches), generator=g).tolist()]
+        if rest:  # the records left over by the pools, sorted, last: the loader's batches stay aligned with ours
+            left = torch.cat(rest)
+            order.append(left[torch.sort(self.sizes[left], stable=True).indices])
+        return iter(torch.cat(order).tolist() if order else [])
 
 
 def unpack_batch(batch: Mapping[str, Any]) -> tuple[dict[str, Tensor], dict[str, Tensor] | None, Any]:

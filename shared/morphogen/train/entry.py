@@ -24,8 +24,9 @@ class TrainData:
     Attributes:
         train: a map-style dataset of training records; val: one of validation records (or None).
         collate: batches of records -> ``{"fields": {...}, "masks": {...}, "condition": ...}`` (None: default).
-        shuffle: ``(num_records, seed) -> torch Sampler`` of the training order (default: a permutation per epoch
-            from (seed, epoch), so a resumed run repeats the order).
+        shuffle: ``(num_records, seed, batch_size) -> torch Sampler`` of the training order (default: a permutation
+            per epoch from (seed, epoch), so a resumed run repeats the order; e.g. a
+            :class:`~morphogen.train.data.SizeBucketSampler` for padded records of mixed sizes).
         drop_last: drop an incomplete last training batch.
         fingerprint: a short hash of the data and the options it was read with (stored in the model's metadata).
         description: one line for the log (source, record counts).
@@ -34,7 +35,7 @@ class TrainData:
     train: Any
     val: Any = None
     collate: Callable | None = None
-    shuffle: Callable[[int, int], Any] | None = None
+    shuffle: Callable[[int, int, int], Any] | None = None
     drop_last: bool = False
     fingerprint: str | None = None
     description: str = ""
@@ -97,7 +98,7 @@ def train_bundle(bundle: ModelBundle, data: TrainData, config: TrainConfig, out:
     pin = str(opts.accelerator) not in ("cpu",) and torch.cuda.is_available()
     workers = {"num_workers": opts.num_workers, "persistent_workers": opts.num_workers > 0}
     bs = min(cfg.batch_size, len(data.train))
-    train_loader = DataLoader(data.train, batch_size=bs, sampler=shuffle(len(data.train), cfg.seed),
+    train_loader = DataLoader(data.train, batch_size=bs, sampler=shuffle(len(data.train), cfg.seed, bs),
                               collate_fn=data.collate, drop_last=data.drop_last and len(data.train) > bs,
                               pin_memory=pin, **workers)
     val_loader = None

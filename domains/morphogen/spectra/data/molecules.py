@@ -118,7 +118,9 @@ def iter_spectra(path: str | Path) -> Iterator[tuple[str, dict]]:
 def qm9_ir_molecules(path: str | Path, limit: int | None = None, ids: Sequence[int] | None = None
                      ) -> list[SpectrumMolecule]:
     """The molecules of a ``spectra simulate --molecules qm9`` output with their QM9 B3LYP geometries (in
-    ``spectra.jsonl`` order, or ``ids``' order), their SMILES bonds mapped onto the geometry."""
+    ``spectra.jsonl`` order, or ``ids``' order), their SMILES bonds mapped onto the geometry. A molecule whose
+    geometry does not hold its SMILES graph (QM9 has such; their relaxation broke or made a bond) has no consistent
+    truth: it is skipped, and the skips are counted and printed."""
     from morphogen.molecules.geometry import match_geometry
     from morphogen.molecules.qm9 import read_qm9
 
@@ -133,27 +135,42 @@ def qm9_ir_molecules(path: str | Path, limit: int | None = None, ids: Sequence[i
         recs.append((where, rec))
         if limit and len(recs) >= limit and wanted is None:
             break
+    from morphogen.molecules.errors import MoleculeDataError
+
     geo = {r.index + 1: r for r in read_qm9(geometries=True, gdb={int(rec["id"]) for _, rec in recs})}
-    out = []
+    out, skipped = [], []
     for where, rec in recs:
         q = geo.get(rec["id"])
         if q is None:
             raise SpectraDataError(where, f"gdb {rec['id']} is not in qm9pack")
-        g = match_geometry(q.smiles, q.geometry.elements, q.geometry.positions, name=f"{where} (gdb {rec['id']})")
+        try:
+            g = match_geometry(q.smiles, q.geometry.elements, q.geometry.positions, name=f"{where} (gdb {rec['id']})")
+        except MoleculeDataError as err:  # QM9's relaxed geometry lost the SMILES graph: no consistent truth
+            skipped.append(str(err))
+            continue
         bad = [e for e in g.elements if e not in ELEMENTS]
         if bad:
             raise SpectraDataError(where, f"element(s) {sorted(set(bad))} outside {ELEMENTS}")
         pos = g.positions - g.positions.mean(0)
         out.append(SpectrumMolecule(rec["id"], q.smiles, g.elements, pos, g.bonds, g.orders,
                                     ir=check_ir(rec.get("ir"), where), where=where))
+    if skipped:
+        print(f"{path}: skipped {len(skipped)} molecules whose B3LYP geometry does not hold their SMILES graph "
+              f"(first: {skipped[0]})")
     if ids is not None:
         order = {int(i): k for k, i in enumerate(ids)}
         out.sort(key=lambda m: order[m.id])
     return out
 
 
-def featurize(mol: SpectrumMolecule, max_atoms: int = QM9_MAX_ATOMS) -> dict[str, Tensor]:
-    """Padded tensors of one molecule (see the module docstring)."""
+#: shift tokens per nucleus a training molecule may carry (one per carbon / hydrogen of a 29-atom molecule at most)
+MAX_SHIFTS = 32
+
+
+def featurize(mol: SpectrumMolecule, max_atoms: int = QM9_MAX_ATOMS, max_shifts: int = MAX_SHIFTS
+              ) -> dict[str, Tensor]:
+    """Padded tensors of one molecule (see the module docstring); its shift lists as ``c13`` / ``h1`` (S,) ppm with
+    ``c13_mask`` / ``h1_mask`` (S,), S = ``max_shifts``."""
     n = mol.num_atoms
     if n > max_atoms:
         raise SpectraDataError(mol.where or str(mol.id), f"{n} atoms, more than the model's {max_atoms}")
@@ -179,18 +196,33 @@ def featurize(mol: SpectrumMolecule, max_atoms: int = QM9_MAX_ATOMS) -> dict[str
            "formula": torch.as_tensor(mol.formula_counts())}
     if mol.ir is not None:
         out["ir"] = torch.as_tensor(mol.ir)
+    for name in ("c13", "h1"):
+        shifts = getattr(mol, name)
+        if shifts is None:
+            continue
+        if len(shifts) > max_shifts:
+            raise SpectraDataError(mol.where or str(mol.id), f"{len(shifts)} {name} shifts, more than {max_shifts}")
+        v, m = torch.zeros(max_shifts), torch.zeros(max_shifts, dtype=torch.bool)
+        v[: len(shifts)] = torch.as_tensor(sorted(shifts), dtype=torch.float32)
+        m[: len(shifts)] = True
+        out[name], out[f"{name}_mask"] = v, m
     return out
 
 
 class SpectraDataset(torch.utils.data.Dataset):
     """Training items ``{"fields": {atoms, bonds, pos}, "masks": {...}, "condition": {ir, ir_present, formula,
-    formula_present}}``; the formula token is dropped with probability ``formula_dropout`` (one model then serves
-    with and without a known formula), deterministically per (seed, index, epoch draw)."""
+    formula_present, c13, c13_mask, h1, h1_mask}}``; the formula token is dropped with probability
+    ``formula_dropout`` (one model then serves with and without a known formula), deterministically per (seed,
+    index, epoch draw). ``modalities`` ("ir", "c13", "h1"): the condition keys every item carries; a molecule without
+    that spectrum (a QM9 prior molecule of the NMR model) gets it absent (``ir_present`` False, an all-False shift
+    mask), so one batch mixes molecules with and without spectra. ``repeat``: each molecule stands this many times
+    in one epoch (to weigh a small spectral set against a large prior set)."""
 
     def __init__(self, molecules: Sequence[SpectrumMolecule], max_atoms: int = QM9_MAX_ATOMS,
-                 formula_dropout: float = 0.5, seed: int = 0):
-        self.items = [featurize(m, max_atoms) for m in molecules]
+                 formula_dropout: float = 0.5, seed: int = 0, modalities: Sequence[str] = ("ir",), repeat: int = 1):
+        self.items = [featurize(m, max_atoms) for m in molecules] * max(1, int(repeat))
         self.formula_dropout, self.seed = float(formula_dropout), int(seed)
+        self.modalities = tuple(modalities)
         self._draw = 0
 
     def __len__(self) -> int:
@@ -202,8 +234,44 @@ class SpectraDataset(torch.utils.data.Dataset):
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + k * 7919 + self._draw)
         keep_formula = bool(torch.rand((), generator=g) >= self.formula_dropout)
         cond = {"formula": it["formula"], "formula_present": torch.tensor(keep_formula)}
-        if "ir" in it:
-            cond.update(ir=it["ir"], ir_present=torch.tensor(True))
+        if "ir" in self.modalities:
+            has = "ir" in it
+            cond.update(ir=it["ir"] if has else torch.zeros(IR_POINTS), ir_present=torch.tensor(has))
+        for name in ("c13", "h1"):
+            if name in self.modalities:
+                cond[name] = it.get(name, torch.zeros(MAX_SHIFTS))
+                cond[f"{name}_mask"] = it.get(f"{name}_mask", torch.zeros(MAX_SHIFTS, dtype=torch.bool))
         return {"fields": {"atoms": it["atoms"], "bonds": it["bonds"], "pos": it["pos"]},
                 "masks": {"atoms": it["atom_mask"], "bonds": it["pair_mask"], "pos": it["atom_mask"][:, None]},
                 "condition": cond}
+
+
+def trim_padding(batch: dict) -> dict:
+    """A collated batch cut to its largest molecule: ``atoms`` / ``pos`` and their masks to (B, n) with n the most
+    atoms of any row, ``bonds`` and its mask to the n (n - 1) / 2 pairs i < j < n (still in ``triu_indices(n, n, 1)``
+    order, since those pairs come first-row-first in the padded order too). The pair features cost ~N^2: a batch of
+    QM9-sized molecules (18 atoms on average, 29 at most) costs about half as much trimmed."""
+    fields, masks = batch["fields"], batch["masks"]
+    node = masks["atoms"]
+    big = node.shape[1]
+    n = max(1, int(node.sum(1).max()))
+    if n == big:
+        return batch
+    i, j = torch.triu_indices(big, big, 1)
+    keep = (j < n)  # i < j, so j < n implies i < n
+    out = dict(batch)
+    out["fields"] = {**fields, "atoms": fields["atoms"][:, :n], "bonds": fields["bonds"][:, keep],
+                     "pos": fields["pos"][:, :n]}
+    out["masks"] = {**masks, "atoms": node[:, :n], "bonds": masks["bonds"][:, keep], "pos": masks["pos"][:, :n]}
+    return out
+
+
+def collate_trimmed(items: Sequence[dict]) -> dict:
+    """``default_collate`` then :func:`trim_padding`: the training collate of the spectra models."""
+    return trim_padding(torch.utils.data.default_collate(list(items)))
+
+
+def dataset_sizes(dataset) -> list[int]:
+    """Atoms per item of a :class:`SpectraDataset` or a ``ConcatDataset`` of them (for the size-bucket sampler)."""
+    parts = dataset.datasets if isinstance(dataset, torch.utils.data.ConcatDataset) else [dataset]
+    return [int(it["atom_mask"].sum()) for d in parts for it in d.items]

@@ -183,7 +183,8 @@ def parse_record(data: dict, where: str) -> NMRRecord:
                      None, None, spectra)
 
 
-def _with_choice(rec: NMRRecord, include_predicted: bool) -> NMRRecord:
+def with_chosen_spectra(rec: NMRRecord, include_predicted: bool = False) -> NMRRecord:
+    """``rec`` with :attr:`~NMRRecord.c13` and :attr:`~NMRRecord.h1` set from its chosen spectra (module docstring)."""
     c, h = rec.chosen("13C", include_predicted), rec.chosen("1H", include_predicted)
     rec.c13 = c.ppm if c is not None else None
     rec.h1 = h.ppm if h is not None else None
@@ -206,7 +207,7 @@ def iter_nmrshiftdb2(path: str | Path, include_predicted: bool = False) -> Itera
                     data = json.loads(line)
                 except json.JSONDecodeError as err:
                     raise SpectraDataError(where, f"not JSON ({err})") from None
-                yield _with_choice(parse_record(data, where), include_predicted)
+                yield with_chosen_spectra(parse_record(data, where), include_predicted)
     except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as err:
         raise SpectraDataError(str(path), f"cannot read the file ({err})") from None
 

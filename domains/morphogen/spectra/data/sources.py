@@ -170,10 +170,9 @@ def molecule_charge_spin(smiles: str, where: str):
 EMBED_SEED = 20240601
 
 
-def embed_smiles(mol, where: str) -> tuple[tuple[str, ...], np.ndarray]:
-    """(elements, (n, 3) Angstrom) of an RDKit molecule with hydrogens added: ETKDGv3 (fixed seed; random
-    coordinates as a fallback), then MMFF94 (UFF where MMFF lacks parameters, neither where both do). The GFN2
-    relaxation follows in :func:`morphogen.spectra.data.ir.simulate_ir`."""
+def embed_molecule(mol, where: str):
+    """An RDKit molecule with hydrogens added and one 3-D conformer: ETKDGv3 (fixed seed; random coordinates as a
+    fallback), then MMFF94 (UFF where MMFF lacks parameters, neither where both do)."""
     from rdkit import Chem
     from rdkit.Chem import AllChem
 
@@ -188,5 +187,12 @@ def embed_smiles(mol, where: str) -> tuple[tuple[str, ...], np.ndarray]:
         AllChem.MMFFOptimizeMolecule(molh, maxIters=2000)
     elif AllChem.UFFHasAllMoleculeParams(molh):
         AllChem.UFFOptimizeMolecule(molh, maxIters=2000)
+    return molh
+
+
+def embed_smiles(mol, where: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """(elements, (n, 3) Angstrom) of an RDKit molecule with hydrogens added (:func:`embed_molecule`). The GFN2
+    relaxation follows in :func:`morphogen.spectra.data.ir.simulate_ir`."""
+    molh = embed_molecule(mol, where)
     elements = tuple(a.GetSymbol() for a in molh.GetAtoms())
     return elements, np.array(molh.GetConformer().GetPositions(), dtype=np.float64)

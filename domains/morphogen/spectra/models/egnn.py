@@ -11,7 +11,7 @@ Padded atoms (``state["atoms"].mask`` False) are ignored everywhere.
 
 Each layer, for atoms i, j with features h_i, pair features e_ij and distance d_ij (radial basis):
 - multi-head attention of i over j with logits q_i . k_j + a bias from (e_ij, rbf(d_ij)), messages
-  m_ij = MLP(h_i, h_j, e_ij, rbf(d_ij)); h_i += W sum_j a_ij m_ij; e_ij += MLP(m_ij), kept symmetric;
+  m_ij = MLP(h_i, h_j, e_ij, rbf(d_ij)) (its first layer applied to h_i and h_j per atom, not per pair); h_i += W sum_j a_ij m_ij; e_ij += MLP(m_ij), kept symmetric;
 - an EGNN coordinate update x_i += sum_j (x_i - x_j) / (d_ij + 1) phi(m_ij) / (n - 1): equivariant under
   rotations, reflections and translations, since only differences and distances enter;
 - cross-attention of h_i over the spectral tokens, then a feed-forward block.
@@ -78,7 +78,11 @@ class EquivariantLayer(nn.Module):
         self.norm1 = nn.LayerNorm(d)
         self.q, self.k = nn.Linear(d, d), nn.Linear(d, d)
         self.bias = nn.Linear(de + rbf, heads)
-        self.msg = nn.Sequential(nn.Linear(2 * d + de + rbf, d), nn.SiLU(), nn.Linear(d, d))
+        # the message MLP's first layer on [h_i, h_j, e_ij, rbf_ij], split into its node and pair parts: the node
+        # parts are computed once per atom instead of once per pair (the same function, ~2x less work per layer)
+        self.msg_node = nn.Linear(d, 2 * d, bias=False)
+        self.msg_pair = nn.Linear(de + rbf, d)
+        self.msg_out = nn.Sequential(nn.SiLU(), nn.Linear(d, d))
         self.node_out = nn.Linear(d, d)
         self.edge_up = nn.Sequential(nn.Linear(d, de), nn.SiLU(), nn.Linear(de, de))
         self.edge_norm = nn.LayerNorm(de)
@@ -98,7 +102,8 @@ class EquivariantLayer(nn.Module):
         r = rbf(dist)
         pair = torch.cat([self.edge_norm(e), r], dim=-1)
         hn = self.norm1(h)
-        m = self.msg(torch.cat([hn[:, :, None].expand(b, n, n, self.d), hn[:, None].expand(b, n, n, self.d), pair], -1))
+        a_i, a_j = self.msg_node(hn).chunk(2, dim=-1)
+        m = self.msg_out(a_i[:, :, None] + a_j[:, None] + self.msg_pair(pair))
         dh = self.d // self.heads
         q = self.q(hn).view(b, n, self.heads, dh)
         k = self.k(hn).view(b, n, self.heads, dh)

@@ -28,7 +28,7 @@ MODALITIES = ("cls", "formula", "ir", "c13", "h1")
 def fourier_features(values: Tensor, num: int, min_period: float, max_period: float) -> Tensor:
     """(...,) values -> (..., 2 num) sin/cos at geometrically spaced periods between ``min_period`` and ``max_period``."""
     periods = torch.exp(torch.linspace(math.log(min_period), math.log(max_period), num, device=values.device))
-    arg = 2 * math.pi * values[..., None].float() / periods
+    arg = 2 * math.pi * values[..., None] / periods.to(values.dtype)
     return torch.cat([torch.sin(arg), torch.cos(arg)], dim=-1)
 
 
@@ -60,16 +60,17 @@ class SpectrumEncoder(nn.Module):
 
     def forward(self, condition: Mapping[str, Tensor], batch_size: int, device=None) -> tuple[Tensor, Tensor]:
         dev = device if device is not None else self.cls.device
+        dt = self.cls.dtype  # inputs follow the model's precision
         tokens, pads = [self.cls.expand(batch_size, 1, -1) + self._mod("cls", self.cls)], \
             [torch.zeros(batch_size, 1, dtype=torch.bool, device=dev)]
         if "formula" in condition:
-            f = condition["formula"].float()
+            f = condition["formula"].to(dt)
             present = condition.get("formula_present", torch.ones(batch_size, dtype=torch.bool, device=dev))
             tok = self.formula_proj(torch.log1p(f))[:, None] + self._mod("formula", f)
             tokens.append(tok)
             pads.append(~present.bool()[:, None])
         if "ir" in condition:
-            ir = condition["ir"].float()
+            ir = condition["ir"].to(dt)
             if ir.shape[-1] != self.ir_points:
                 raise ValueError(f"IR spectra of {ir.shape[-1]} points; the encoder was built for {self.ir_points}")
             pad = self.num_patches * self.patch - self.ir_points
@@ -80,7 +81,7 @@ class SpectrumEncoder(nn.Module):
             pads.append((~present)[:, None].expand(batch_size, self.num_patches))
         for name, (lo, hi) in (("c13", (0.5, 400.0)), ("h1", (0.05, 30.0))):
             if name in condition:
-                v = condition[name].float()
+                v = condition[name].to(dt)
                 m = condition.get(f"{name}_mask", torch.ones_like(v, dtype=torch.bool)).bool()
                 tok = self.shift_proj[name](fourier_features(v, 16, lo, hi)) + self._mod(name, v)
                 tokens.append(tok)
