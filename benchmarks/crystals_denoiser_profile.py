@@ -70,7 +70,8 @@ def main() -> None:
                 opt.step()
                 if i >= 2:
                     times.append(time.perf_counter() - t0)
-            row = {"family": family, "denoiser": label, "parameters": sum(p.numel() for p in model.denoiser.parameters()),
+            size = sum(p.numel() for p in model.denoiser.parameters())
+            row = {"family": family, "denoiser": label, "parameters": size,
                    "lattice": codec.form, "batch": a.batch, "sec_per_step": float(np.median(times)),
                    "min_sec": float(min(times))}
             rows.append(row)

@@ -41,7 +41,8 @@ def _net(variant):
 
 def _fn(net, variant):
     def fn(lattice, coords, types, mask, kappa, t):
-        st = {"lattice": FieldState(lattice, t), "frac_coords": FieldState(coords, t, mask.unsqueeze(-1), {"kappa": kappa})}
+        st = {"lattice": FieldState(lattice, t),
+              "frac_coords": FieldState(coords, t, mask.unsqueeze(-1), {"kappa": kappa})}
         if variant.endswith("gen"):  # a Bayesian flow's belief over 100 classes, peaked on each atom's type
             st["atom_types"] = FieldState(torch.softmax(3.0 * torch.nn.functional.one_hot(types, 100).double(), -1), t,
                                           mask)

@@ -5,8 +5,9 @@ from morphogen.crystals.data.splits import Split, composition_key, grouped_split
 from morphogen.crystals.data.structures import CrystalRecord, canonical_structure, record_from_structure, record_to_structure
 
 __all__ = [
-    "CifParseError", "CompositionRecord", "CrystalDataset", "CrystalRecord", "LatticeCodec", "LatticeMatrixCodec", "Split",
-    "canonical_structure", "collate_crystals", "composition_key", "grouped_split_indices", "pad_atoms", "read_cdvae_csv", "read_compositions", "record_from_structure",
+    "CifParseError", "CompositionRecord", "CrystalDataset", "CrystalRecord", "LatticeCodec", "LatticeMatrixCodec",
+    "Split", "canonical_structure", "collate_crystals", "composition_key", "grouped_split_indices", "pad_atoms",
+    "read_cdvae_csv", "read_compositions", "record_from_structure",
     "lattice_codec_class", "record_to_structure", "split_indices",
 ]
 

@@ -9,7 +9,8 @@ from morphogen.crystals.metrics.validity import (
 )
 
 __all__ = [
-    "COVERAGE_CUTOFFS", "CoverageResult", "coverage", "CSPMatch", "CSPResult", "GenerationMetrics", "GenerationResult", "ValidityResult", "composition_validity",
+    "COVERAGE_CUTOFFS", "CoverageResult", "coverage",
+    "CSPMatch", "CSPResult", "GenerationMetrics", "GenerationResult", "ValidityResult", "composition_validity",
     "crystal_validity", "csp_match", "density_wasserstein", "generation_metrics", "match_rms",
     "num_elements_wasserstein", "smact_validity", "structure_matcher", "structure_validity",
 ]

@@ -65,7 +65,9 @@ class CSPResult:
 
     @property
     def crmse(self) -> float:
-        return float(np.where(np.isfinite(self.rms), self.rms, self.tolerance).mean()) if len(self.rms) else float("nan")
+        if not len(self.rms):
+            return float("nan")
+        return float(np.where(np.isfinite(self.rms), self.rms, self.tolerance).mean())
 
     def as_dict(self) -> dict:
         return {"match_rate": self.match_rate, "rmse": self.rmse, "crmse": self.crmse, "k": self.k, "n": self.n}

@@ -111,7 +111,8 @@ class CrystalModel(ModelBundle):
         """Sampled tensors -> pymatgen Structures (None where the lattice is no cell).
 
         Args:
-            lattice: (B, 6) or (B, 3, 3) lattice field (the codec's shape); coords: (B, N, 3) fractional coordinates (read modulo 1);
+            lattice: (B, 6) or (B, 3, 3) lattice field (the codec's shape);
+            coords: (B, N, 3) fractional coordinates (read modulo 1);
             types: (B, N) class ids Z - 1; mask: (B, N) bool, True on real atoms.
         """
         from morphogen.crystals.data import CrystalRecord, record_to_structure
