@@ -201,3 +201,19 @@ def test_tiny_overfit_reaches_the_translation_floor():
     with torch.no_grad():
         final = float(np.mean([float(loss_of(torch.randn(ff.shape, generator=g))) for _ in range(8)]))
     assert 0.2 - 0.02 < final < 0.30, final
+
+
+def test_decoding_the_matrix_field_and_the_volume_floor():
+    """A decoded (B, 3, 3) field gives the cell its rows span; a cell under 0.1 A^3 is no cell (None), as in
+    CDVAE's evaluation."""
+    from morphogen.crystals.experiment import build_model, load_preset
+
+    model = build_model(load_preset("perov_5"), "csp", "flow", LatticeMatrixCodec(2.0))
+    z = torch.stack([torch.eye(3, dtype=torch.float64), 0.01 * torch.eye(3, dtype=torch.float64)])
+    coords = torch.rand(2, 5, 3, dtype=torch.float64)
+    types = torch.tensor([[37, 21, 7, 7, 7]] * 2)
+    big, tiny = model.decode(z, coords, types, torch.ones(2, 5, dtype=torch.bool))
+    assert tiny is None
+    np.testing.assert_allclose(big.lattice.abc, [2.0 * 5 ** (1 / 3)] * 3, rtol=1e-9)
+    np.testing.assert_allclose(big.lattice.angles, [90.0] * 3, atol=1e-9)
+    assert big.composition.reduced_formula == "SrTiO3"

@@ -22,6 +22,8 @@ TASKS = ("csp", "gen")
 LEGACY_FORMAT = "morphogen.crystals/1"
 BUNDLE_CLASS = "morphogen.crystals.models.bundle.CrystalModel"
 LATTICE, COORDS, TYPES = "lattice", "frac_coords", "atom_types"
+#: the smallest cell volume (A^3) a decoded sample may have (CDVAE's construction rule; structure validity's bound)
+MIN_CELL_VOLUME = 0.1
 
 
 def field_names(task: str) -> list[str]:
@@ -108,7 +110,9 @@ class CrystalModel(ModelBundle):
 
     # -- decoding -------------------------------------------------------------------------------------------------
     def decode(self, lattice, coords, types, mask) -> list:
-        """Sampled tensors -> pymatgen Structures (None where the lattice is no cell).
+        """Sampled tensors -> pymatgen Structures (None where the lattice is no cell, or a cell under
+        :data:`MIN_CELL_VOLUME`: CDVAE's evaluation does not construct those either ("unrealistically small
+        lattice", counted invalid), and pymatgen cannot read back the CIF of such a cell).
 
         Args:
             lattice: (B, 6) or (B, 3, 3) lattice field (the codec's shape);
@@ -125,9 +129,10 @@ class CrystalModel(ModelBundle):
             rec = CrystalRecord(params[i], np.mod(coords[i, :k].double().cpu().numpy(), 1.0),
                                 types[i, :k].cpu().numpy().astype(np.int64) + 1)
             try:
-                out.append(record_to_structure(rec))
+                cell = record_to_structure(rec)
             except ValueError:
-                out.append(None)
+                cell = None
+            out.append(cell if cell is not None and cell.volume >= MIN_CELL_VOLUME else None)
         return out
 
 
