@@ -103,3 +103,85 @@ def test_generation_metrics_accumulate_like_the_pure_function():
     first, second = [salt, None], [carbon]
     assert_metric(lambda: GenerationMetrics([perov, salt]), [(first,), (second,)],
                   generation_metrics(first + second, [perov, salt]))
+
+
+def test_crmse_counts_unmatched_references_at_the_tolerance():
+    ref = perovskite()
+    moved = ref.copy()
+    moved.translate_sites([0], [0.05, 0, 0], frac_coords=True)
+    wrong = perovskite(a_el="Ti", b_el="Sr")
+    res = csp_match([[ref], [moved], [wrong], [None]], [ref, ref, ref, ref])
+    r = match_rms(moved, ref)
+    assert res.match_rate == 0.5
+    assert res.rmse == pytest.approx(r / 2, abs=1e-6)  # mean over the two matched: 0 and r
+    assert res.crmse == pytest.approx((0.0 + r + 0.5 + 0.5) / 4, abs=1e-6)
+    assert res.as_dict()["crmse"] == res.crmse
+    assert csp_match([[wrong]], [ref]).crmse == pytest.approx(0.5)  # nothing matched: the tolerance itself
+
+
+def test_polymorph_grouped_split_keeps_groups_together():
+    from morphogen.crystals.data import composition_key, grouped_split_indices, split_indices
+
+    rng = np.random.default_rng(1)
+    groups = [int(g) for g in rng.integers(0, 300, size=1000)]
+    s = grouped_split_indices(groups, (0.8, 0.1, 0.1), seed=3)
+    parts = [set(np.asarray(groups)[p].tolist()) for p in (s.train, s.val, s.test)]
+    assert not (parts[0] & parts[1]) and not (parts[0] & parts[2]) and not (parts[1] & parts[2])
+    assert sorted(np.concatenate([s.train, s.val, s.test]).tolist()) == list(range(1000))
+    biggest = max(np.bincount(groups))
+    assert 100 <= len(s.val) < 100 + biggest and 100 <= len(s.test) < 100 + biggest
+    again = grouped_split_indices(groups, (0.8, 0.1, 0.1), seed=3)
+    assert all(np.array_equal(a, b) for a, b in zip((s.train, s.val, s.test), (again.train, again.val, again.test)))
+    single = grouped_split_indices(list(range(50)), (0.8, 0.1, 0.1), seed=0)  # singleton groups: sizes as ungrouped
+    assert (len(single.train), len(single.val), len(single.test)) == tuple(
+        len(p) for p in (split_indices(50).train, split_indices(50).val, split_indices(50).test))
+    assert composition_key([38, 22, 8, 8, 8]) == composition_key([38, 38, 22, 22, 8, 8, 8, 8, 8, 8]) == (
+        (8, 3), (22, 1), (38, 1))
+
+
+def test_grouped_split_from_a_preset(tmp_path):
+    from morphogen.bundle.preset import Preset
+    from morphogen.crystals.data import composition_key
+    from morphogen.crystals.data.sources import DataConfig, load_splits
+    from morphogen.utils.typed import TypedConfigError
+
+    from .crystal_helpers import write_cdvae_csv
+
+    structs = [perovskite(a_el=a, b_el=b, a=3.9 + 0.01 * i) for i, (a, b) in
+               enumerate([("Sr", "Ti"), ("Ti", "Sr"), ("Ba", "Zr"), ("Zr", "Ba"), ("Ca", "Ti"), ("K", "Nb")] * 2)]
+    pool = write_cdvae_csv(tmp_path / "pool.csv", structs)
+    data = {"niggli": True, "primitive": False, "split": {"fractions": [0.5, 0.25, 0.25], "seed": 0,
+                                                          "group_by": "composition"}}
+    preset = Preset("p", "crystals", None, data, {"class": "x"}, None, None, {})
+    sp = load_splits(preset, pool)
+    keys = [{composition_key(r.atomic_numbers) for r in part} for part in (sp.train, sp.val, sp.test)]
+    assert not (keys[0] & keys[1]) and not (keys[0] & keys[2]) and not (keys[1] & keys[2])
+    with pytest.raises(TypedConfigError, match="group_by"):
+        DataConfig.from_mapping({"split": {"group_by": "formula"}}, "p.yaml: data")
+
+
+def test_coverage_from_fingerprints_known_answers():
+    from morphogen.crystals.metrics.coverage import coverage_from_fingerprints
+
+    ref_s = np.array([[0.0, 0.0], [1.0, 0.0]])
+    ref_c = np.array([[0.0], [10.0]])  # fitted scale: mean 5, std 5, so standardised -1 and +1
+    gen_s = [np.array([0.05, 0.0]), np.array([3.0, 0.0]), None]
+    gen_c = [np.array([0.0]), np.array([10.0]), np.array([0.0])]
+    res = coverage_from_fingerprints(gen_s, gen_c, ref_s, ref_c, struc_cutoff=0.2, comp_cutoff=0.5)
+    assert res.cov_recall == 0.5  # only the first reference has a generated crystal within both cutoffs
+    assert res.cov_precision == pytest.approx(1 / 3)  # one precise of three generated (the None one counts)
+    assert res.amsd_recall == pytest.approx((0.05 + 0.95) / 2)
+    assert res.amcd_precision == pytest.approx(0.0)
+    loose = coverage_from_fingerprints(gen_s, gen_c, ref_s, ref_c, struc_cutoff=2.5, comp_cutoff=0.5)
+    assert loose.cov_recall == 1.0 and loose.cov_precision == pytest.approx(2 / 3)
+
+
+def test_coverage_of_hand_made_structures():
+    pytest.importorskip("matminer", reason="coverage needs matminer (pip install matminer)")
+    from morphogen.crystals.metrics.coverage import coverage
+
+    refs = [perovskite(), perovskite(a_el="Ba", b_el="Zr", a=4.2)]
+    same = coverage(refs, refs, 0.2, 4.0)
+    assert same.cov_recall == 1.0 and same.cov_precision == 1.0 and same.amsd_recall == pytest.approx(0, abs=1e-9)
+    other = coverage([rocksalt()], refs, 0.2, 4.0)  # another local environment and composition
+    assert other.cov_recall == 0.0 and other.cov_precision == 0.0

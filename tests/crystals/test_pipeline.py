@@ -55,9 +55,12 @@ def test_presets_follow_the_schema_and_unknown_keys_name_file_and_key(tmp_path):
 
     for path in sorted(PRESET_DIR.glob("*.yaml")):
         p = load_preset(path.stem)
-        assert sorted(p.variants) == ["bfn", "diffusion", "flow"] and p.domain == "crystals"
+        assert {"bfn", "diffusion", "flow"} <= set(p.variants) and p.domain == "crystals"
         assert p.train.val_every_n_steps == 1000 and p.train.checkpoint_every_n_steps == 1000
-        assert p.variant("bfn").sampler.name == "bfn"
+        assert p.variant("bfn").sampler.name in ("bfn", "bfn_end_back")
+        # equal footing: every variant of a preset trains the same network for the same number of steps
+        assert len({p.variant(v).train.max_steps for v in p.variants}) == 1
+        assert len({p.variant(v).denoiser["class"] for v in p.variants}) == 1
     good = (PRESET_DIR / "perov_5.yaml").read_text()
     (tmp_path / "top.yaml").write_text(good + "processes: {}\n")
     with pytest.raises(PresetError, match=r"top.yaml: unknown top-level key \['processes'\]"):
@@ -74,15 +77,18 @@ def test_presets_follow_the_schema_and_unknown_keys_name_file_and_key(tmp_path):
 
 
 def test_task_decides_the_fields_of_the_process():
-    from morphogen.crystals.data import LatticeCodec
-    from morphogen.crystals.experiment import build_model, load_preset
+    from morphogen.crystals.data import LatticeCodec, LatticeMatrixCodec
+    from morphogen.crystals.experiment import build_model, lattice_form, load_preset
 
     p = load_preset("perov_5")
-    csp, gen = (build_model(p, t, "diffusion", LatticeCodec()) for t in ("csp", "gen"))
+    assert lattice_form(p, "diffusion") == "matrix" and lattice_form(p, "bfn_params") == "params"
+    csp, gen = (build_model(p, t, "diffusion", LatticeMatrixCodec()) for t in ("csp", "gen"))
     assert csp.process.fields == ["lattice", "frac_coords"]
     assert gen.process.fields == ["lattice", "frac_coords", "atom_types"]
     assert gen.denoiser.prediction_kinds["atom_types"] == "logits" and csp.denoiser.task == "csp"
-    assert csp.sampler_spec.name == "ancestral" and csp.sampler.steps == 50 and csp.family == "diffusion"
+    assert csp.sampler_spec.name == "ancestral" and csp.sampler.steps == 20 and csp.family == "diffusion"
+    with pytest.raises(ValueError, match="the denoiser reads 'matrix'"):  # codec and network must agree
+        build_model(p, "csp", "flow", LatticeCodec())
 
 
 def test_tiny_cli_training_runs_resumes_and_fine_tunes_with_the_start_codec(tmp_path, caplog):

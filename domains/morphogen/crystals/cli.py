@@ -52,7 +52,8 @@ def train(
     request,
     task: str = typer.Option("csp", "--task", help="csp (composition given) or gen (ab initio: atom types are "
                              "generated too)."),
-    process: str = typer.Option("bfn", "--process", help="The preset's process family: bfn | diffusion | flow."),
+    process: str = typer.Option("bfn", "--process", help="The preset's variant: bfn | diffusion | flow, or an "
+                                "ablation the preset names (perov_5: bfn_time, bfn_params, diffusion_params, flow_params)."),
 ) -> None:
     """Train a model (preset: perov_5 | carbon_24 | mp_20 | mpts_52 or a YAML path; --data: a folder with train.csv
     and val.csv [test.csv], one CDVAE CSV split with the preset's seed, or a prepared .json.gz; default

@@ -35,6 +35,22 @@ def load_preset(name_or_path: str | os.PathLike):
     return preset
 
 
+def lattice_form(preset, family: str) -> str:
+    """The lattice field a variant's denoiser reads: its ``lattice`` argument (``"matrix"`` | ``"params"``), else
+    that argument's default in the class, else ``"params"`` (a denoiser without the argument, such as
+    :class:`morphogen.crystals.models.cspnet.CrystalDenoiser`, reads the six lattice parameters)."""
+    import inspect
+
+    from morphogen.utils.config import resolve_class
+
+    spec = preset.variant(family).denoiser
+    args = dict(spec.get("args") or {})
+    if "lattice" in args:
+        return str(args["lattice"])
+    param = inspect.signature(resolve_class(spec["class"]).__init__).parameters.get("lattice")
+    return "params" if param is None or param.default is inspect.Parameter.empty else str(param.default)
+
+
 def build_model(preset, task: str, family: str, codec, num_atoms=None):
     """An untrained :class:`CrystalModel` of the preset's variant ``family`` (``bfn`` | ``diffusion`` | ``flow``) for
     ``task``: the variant's joint process without its ``atom_types`` field for CSP (the composition is a
@@ -77,7 +93,7 @@ def train(preset, task: str, family: str, splits: DataSplits, out: str | os.Path
     import torch
 
     from morphogen.bundle.store import load
-    from morphogen.crystals.data import CrystalDataset, LatticeCodec, collate_crystals
+    from morphogen.crystals.data import CrystalDataset, collate_crystals, lattice_codec_class
     from morphogen.train.entry import TrainData, resolved_config, train_bundle
     from morphogen.train.options import TrainOptions
 
@@ -85,7 +101,7 @@ def train(preset, task: str, family: str, splits: DataSplits, out: str | os.Path
     config = preset.variant(family).train
     torch.manual_seed(resolved_config(config, opts).seed)  # the initial weights follow the seed too
     counts = np.asarray([r.num_atoms for r in splits.train])
-    codec = LatticeCodec.fit(np.stack([r.lattice for r in splits.train]), counts)
+    codec = lattice_codec_class(lattice_form(preset, family)).fit(np.stack([r.lattice for r in splits.train]), counts)
     model = build_model(preset, task, family, codec, CountHistogram.from_counts(counts))
     if opts.init_from is not None:  # before the datasets: they standardise lattices with the start model's codec
         model.load_weights_from(load(opts.init_from, domain="crystals"), f"--init-from {opts.init_from}")
@@ -155,7 +171,7 @@ def sample_structures(model, atomic_numbers: Sequence[np.ndarray] | None = None,
         types, mask = pad_atoms(cells[start:start + size])
         types, mask = types.to(dev), mask.to(dev)
         b, n = types.shape
-        shapes = {"lattice": (b, 6), "frac_coords": (b, n, 3)}
+        shapes = {"lattice": (b, *getattr(model.codec, "shape", (6,))), "frac_coords": (b, n, 3)}
         masks = {"frac_coords": mask.unsqueeze(-1)}
         cond = {"node_mask": mask, "num_atoms": mask.sum(1)}
         if model.task == "csp":

@@ -84,6 +84,11 @@ def _resolve(path: str):
         raise ConfigError(f"unknown class '{path}': {err}") from None
 
 
+def resolve_class(path: str):
+    """The class a spec's ``"class"`` names (same checks as :func:`build`: allowed prefixes, a clear error)."""
+    return _resolve(path)
+
+
 def build(spec: Any) -> Any:
     """Rebuild objects, tensors and containers from a spec produced by :func:`spec_of` or written in YAML."""
     if isinstance(spec, dict):

@@ -2,7 +2,8 @@
 
 A batch is ``{"fields": {...}, "masks": {...}, "condition": {...}}``:
 
-* ``fields["lattice"]``: (B, 6) float, the standardised lattice (:class:`LatticeCodec`);
+* ``fields["lattice"]``: (B, 6) float, the standardised lattice parameters (:class:`LatticeCodec`), or (B, 3, 3), the
+  scaled lattice matrix (:class:`LatticeMatrixCodec`): the codec's ``shape``;
 * ``fields["frac_coords"]``: (B, N, 3) float in [0, 1), N = the largest atom count in the batch, 0 on padding;
 * ``fields["atom_types"]``: (B, N) long class ids Z - 1 (generation only: in CSP the types are given);
 * ``masks["frac_coords"]``: (B, N, 1) bool, ``masks["atom_types"]``: (B, N) bool (generation only);
@@ -46,7 +47,8 @@ class CrystalDataset(Dataset):
 
     Args:
         records: the crystals.
-        codec: the lattice standardisation (fit it on the training records: ``LatticeCodec.fit``).
+        codec: the lattice codec (:class:`LatticeCodec` or :class:`LatticeMatrixCodec`; fit it on the training
+            records: ``.fit``).
         task: ``"csp"`` (types are a condition) or ``"gen"`` (types are a generated field).
     """
 

@@ -32,6 +32,10 @@ class LatticeCodec(Configurable):
         std: (6,) their standard deviations (a floor of 1e-3 is applied).
     """
 
+    #: the shape of one cell's lattice field
+    shape = (6,)
+    form = "params"
+
     def __init__(self, mean: Sequence[float] = DEFAULT_MEAN, std: Sequence[float] = DEFAULT_STD):
         if len(mean) != 6 or len(std) != 6:
             raise ValueError(f"LatticeCodec needs 6 means and 6 stds, got {len(mean)} and {len(std)}")
@@ -67,3 +71,93 @@ class LatticeCodec(Configurable):
         lengths = np.exp(np.clip(f[:, :3], -10.0, 10.0)) * np.cbrt(n)
         angles = np.clip(np.degrees(f[:, 3:]), *ANGLE_RANGE_DEG)
         return np.concatenate([lengths, angles], axis=1)
+
+
+def matrix_from_parameters(params: np.ndarray) -> np.ndarray:
+    """(M, 6) lengths [A] and angles [deg] -> (M, 3, 3) lattice rows in the orientation of pymatgen's
+    ``Lattice.from_parameters`` (the canonical form of every record): c along z, a in the xz plane,
+    a = (a sin beta, 0, a cos beta), b = (-b sin alpha cos gamma*, b sin alpha sin gamma*, b cos alpha),
+    c = (0, 0, c), with cos gamma* = (cos alpha cos beta - cos gamma) / (sin alpha sin beta) clipped to [-1, 1].
+    Plain numpy (no pymatgen: training from a prepared file needs none)."""
+    p = np.asarray(params, dtype=np.float64).reshape(-1, 6)
+    a, b, c = p[:, 0], p[:, 1], p[:, 2]
+    al, be, ga = (np.radians(p[:, k]) for k in (3, 4, 5))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos_gs = np.clip((np.cos(al) * np.cos(be) - np.cos(ga)) / (np.sin(al) * np.sin(be)), -1.0, 1.0)
+    gs = np.arccos(cos_gs)
+    zero = np.zeros_like(a)
+    rows_a = np.stack([a * np.sin(be), zero, a * np.cos(be)], -1)
+    rows_b = np.stack([-b * np.sin(al) * np.cos(gs), b * np.sin(al) * np.sin(gs), b * np.cos(al)], -1)
+    rows_c = np.stack([zero, zero, c], -1)
+    return np.stack([rows_a, rows_b, rows_c], axis=1)
+
+
+def parameters_from_matrix(rows: np.ndarray) -> np.ndarray:
+    """(M, 3, 3) lattice rows a, b, c -> (M, 6): |a|, |b|, |c| and the angles alpha = (b, c), beta = (a, c),
+    gamma = (a, b) in degrees (a function of the Gram matrix only; NaN angles next to a row of length 0)."""
+    rows = np.asarray(rows, dtype=np.float64).reshape(-1, 3, 3)
+    lengths = np.linalg.norm(rows, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        def angle(i, j):
+            c = np.einsum("mk,mk->m", rows[:, i], rows[:, j]) / (lengths[:, i] * lengths[:, j])
+            return np.degrees(np.arccos(np.clip(c, -1.0, 1.0)))
+
+        return np.stack([lengths[:, 0], lengths[:, 1], lengths[:, 2], angle(1, 2), angle(0, 2), angle(0, 1)], axis=1)
+
+
+class LatticeMatrixCodec(Configurable):
+    """Lattice parameters <-> the (B, 3, 3) matrix field of DiffCSP and CrysBFN, scaled: Z = L / (N^(1/3) s).
+
+    L holds the lattice vectors as rows in the canonical orientation of ``Lattice.from_parameters``; N is the atom
+    count (CDVAE's length scaling) and s one scalar fitted on the training set (the RMS length of the rows of
+    L / N^(1/3)), so the rows of Z have unit RMS length and the field suits a unit-variance prior. Only a scalar is
+    divided out, so the field keeps the rotation action (Z R^T for a rotated cell): an equivariant network stays
+    equivariant on it. Decoding reads lengths and angles off the rows (any orientation, reflections included).
+
+    Args:
+        scale: s in angstrom.
+    """
+
+    shape = (3, 3)
+    form = "matrix"
+
+    def __init__(self, scale: float = 2.0):
+        if not float(scale) > 0:
+            raise ValueError(f"LatticeMatrixCodec needs scale > 0, got {scale}")
+        self.scale = float(scale)
+
+    @classmethod
+    def fit(cls, params: np.ndarray, num_atoms: np.ndarray) -> "LatticeMatrixCodec":
+        """Fit s on (M, 6) training parameters with (M,) atom counts."""
+        params = np.asarray(params, dtype=np.float64).reshape(-1, 6)
+        n = np.asarray(num_atoms, dtype=np.float64).reshape(-1, 1)
+        lengths = params[:, :3] / np.cbrt(n)
+        return cls(float(np.sqrt(np.mean(lengths**2))))
+
+    def encode(self, params: np.ndarray, num_atoms: np.ndarray) -> np.ndarray:
+        """(M, 6) parameters, (M,) atom counts -> (M, 3, 3) Z (float64)."""
+        n = np.asarray(num_atoms, dtype=np.float64).reshape(-1, 1, 1)
+        return matrix_from_parameters(params) / (np.cbrt(n) * self.scale)
+
+    def decode(self, z: np.ndarray | Tensor, num_atoms: np.ndarray | Tensor) -> np.ndarray:
+        """(M, 3, 3) Z, (M,) atom counts -> (M, 6) parameters (float64; angles clipped to [10, 170] degrees as
+        :meth:`LatticeCodec.decode`; a vanished row gives length 0 and NaN angles: no cell)."""
+        if isinstance(z, Tensor):
+            z = z.detach().cpu().double().numpy()
+        if isinstance(num_atoms, Tensor):
+            num_atoms = num_atoms.detach().cpu().numpy()
+        n = np.asarray(num_atoms, dtype=np.float64).reshape(-1, 1, 1)
+        p = parameters_from_matrix(np.asarray(z, dtype=np.float64).reshape(-1, 3, 3) * np.cbrt(n) * self.scale)
+        p[:, 3:] = np.clip(p[:, 3:], *ANGLE_RANGE_DEG)
+        return p
+
+
+LATTICE_CODECS = {"params": LatticeCodec, "matrix": LatticeMatrixCodec}
+
+
+def lattice_codec_class(form: str):
+    """The codec class of a lattice form (``"params"``: :class:`LatticeCodec`, ``"matrix"``:
+    :class:`LatticeMatrixCodec`)."""
+    if form not in LATTICE_CODECS:
+        raise ValueError(f"lattice form must be one of {sorted(LATTICE_CODECS)}, got '{form}'")
+    return LATTICE_CODECS[form]

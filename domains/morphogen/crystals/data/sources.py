@@ -7,6 +7,7 @@ default data folder, and the splits of a CDVAE folder, a pool CSV or a prepared 
       niggli: true                                # canonical form of CDVAE / DiffCSP (Niggli-reduced cells)
       primitive: false
       split: {fractions: [0.8, 0.1, 0.1], seed: 0}   # used when the data are one pool CSV
+      # split: {fractions: [0.8, 0.1, 0.1], seed: 0, group_by: composition}   # polymorphs never straddle parts
 """
 from __future__ import annotations
 
@@ -18,10 +19,13 @@ from typing import Any, Mapping
 
 @dataclass(frozen=True)
 class SplitConfig:
-    """Seeded train / val / test fractions of a pool CSV (:func:`morphogen.crystals.data.split_indices`)."""
+    """Seeded train / val / test fractions of a pool CSV (:func:`morphogen.crystals.data.split_indices`);
+    ``group_by: composition`` keeps all cells of one reduced composition (its polymorphs) in one part
+    (:func:`morphogen.crystals.data.grouped_split_indices`, the polymorph-grouped split of Martirossyan et al.)."""
 
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
+    group_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,10 @@ class DataConfig:
         if split is not None and not isinstance(split, Mapping):
             raise TypedConfigError(f"{where}.split: expected a mapping, got {split!r}")
         base = from_mapping(cls, raw, where)
-        return cls(base.niggli, base.primitive, from_mapping(SplitConfig, split, f"{where}.split"))
+        sc = from_mapping(SplitConfig, split, f"{where}.split")
+        if sc.group_by not in (None, "composition"):
+            raise TypedConfigError(f"{where}.split.group_by: 'composition' or absent, got {sc.group_by!r}")
+        return cls(base.niggli, base.primitive, sc)
 
     def reader_options(self) -> dict[str, bool]:
         """The options a prepared file records and must agree with."""
@@ -91,7 +98,7 @@ def load_splits(preset, data: str | os.PathLike | None = None, limit: int | None
     train.csv / val.csv (/ test.csv), one CSV (or a folder with pool.csv) split with the preset's seeded fractions,
     or a prepared file (``.json.gz``, see :mod:`morphogen.crystals.data.prepared`: no pymatgen needed).
     ``limit``: only the first records of each file (of each split of a prepared file)."""
-    from morphogen.crystals.data import split_indices
+    from morphogen.crystals.data import composition_key, grouped_split_indices, split_indices
     from morphogen.crystals.data.prepared import is_prepared, read_prepared
     from morphogen.errors import PreparedDataError
     from morphogen.train.entry import fingerprint
@@ -116,10 +123,15 @@ def load_splits(preset, data: str | os.PathLike | None = None, limit: int | None
                           str(path), fingerprint({"files": [file_fingerprint(f) for f in files], **opts}))
     pool = path / "pool.csv" if path.is_dir() else path
     records = _read_csv_cached(pool, opts)
-    s = split_indices(len(records), cfg.split.fractions, cfg.split.seed)
+    split_key = [*cfg.split.fractions, cfg.split.seed]
+    if cfg.split.group_by == "composition":
+        s = grouped_split_indices([composition_key(r.atomic_numbers) for r in records], cfg.split.fractions,
+                                  cfg.split.seed)
+        split_key.append("composition")
+    else:
+        s = split_indices(len(records), cfg.split.fractions, cfg.split.seed)
     return DataSplits([records[i] for i in s.train], [records[i] for i in s.val], [records[i] for i in s.test],
-                      str(pool), fingerprint({"pool": file_fingerprint(pool), **opts, "split": [*cfg.split.fractions,
-                                                                                             cfg.split.seed]}))
+                      str(pool), fingerprint({"pool": file_fingerprint(pool), **opts, "split": split_key}))
 
 
 def _read_csv_cached(path: Path, opts: dict) -> list:

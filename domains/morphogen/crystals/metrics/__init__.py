@@ -1,4 +1,5 @@
 """Metrics of crystal structure prediction and generation, computed as CDVAE / DiffCSP / CrysBFN compute them."""
+from morphogen.crystals.metrics.coverage import COVERAGE_CUTOFFS, CoverageResult, coverage
 from morphogen.crystals.metrics.distributions import (
     GenerationMetrics, GenerationResult, density_wasserstein, generation_metrics, num_elements_wasserstein,
 )
@@ -8,6 +9,7 @@ from morphogen.crystals.metrics.validity import (
 )
 
 __all__ = [
+    "COVERAGE_CUTOFFS", "CoverageResult", "coverage",
     "CSPMatch", "CSPResult", "GenerationMetrics", "GenerationResult", "ValidityResult", "composition_validity",
     "crystal_validity", "csp_match", "density_wasserstein", "generation_metrics", "match_rms",
     "num_elements_wasserstein", "smact_validity", "structure_matcher", "structure_validity",

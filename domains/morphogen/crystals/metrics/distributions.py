@@ -2,6 +2,8 @@
 distances between the generated and the reference distributions of density (g/cm^3, pymatgen's
 ``Structure.density``) and of the number of distinct elements, computed over *valid* generated crystals with
 ``scipy.stats.wasserstein_distance``. (CDVAE subsamples 1,000 valid crystals of 10,000 first; pass them in.)
+With ``coverage_cutoffs`` (struc, comp), also COV-R / COV-P over all generated crystals (:mod:`.coverage`,
+matminer needed; CDVAE's cutoffs per dataset in :data:`morphogen.crystals.metrics.coverage.COVERAGE_CUTOFFS`).
 """
 from __future__ import annotations
 
@@ -41,6 +43,8 @@ class GenerationResult:
     wdist_density: float
     wdist_num_elements: float
     n: int
+    cov_recall: float | None = None
+    cov_precision: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -50,8 +54,9 @@ class GenerationMetrics:
     """Accumulates generated Structures (None = could not be built); :meth:`compute` against the reference
     Structures given here (the accumulating form of :func:`generation_metrics`)."""
 
-    def __init__(self, reference: Sequence):
+    def __init__(self, reference: Sequence, coverage_cutoffs: tuple[float, float] | None = None):
         self.reference = list(reference)
+        self.coverage_cutoffs = coverage_cutoffs
         self.reset()
 
     def reset(self) -> None:
@@ -67,11 +72,17 @@ class GenerationMetrics:
     def compute(self) -> GenerationResult:
         if not self.structures:
             raise ValueError("GenerationMetrics.compute() before any update()")
-        return _generation_result(self.structures, self.validity, self.reference)
+        return _generation_result(self.structures, self.validity, self.reference, self.coverage_cutoffs)
 
 
-def _generation_result(structures: Sequence, validity: Sequence, reference: Sequence) -> GenerationResult:
+def _generation_result(structures: Sequence, validity: Sequence, reference: Sequence,
+                       coverage_cutoffs: tuple[float, float] | None = None) -> GenerationResult:
     valid = [s for s, v in zip(structures, validity) if v.valid]
+    cov = None
+    if coverage_cutoffs is not None:
+        from morphogen.crystals.metrics.coverage import coverage
+
+        cov = coverage(structures, reference, *coverage_cutoffs)
     return GenerationResult(
         structural_validity=float(np.mean([v.structural for v in validity])),
         compositional_validity=float(np.mean([v.compositional for v in validity])),
@@ -79,12 +90,15 @@ def _generation_result(structures: Sequence, validity: Sequence, reference: Sequ
         wdist_density=density_wasserstein(valid, reference) if valid else float("nan"),
         wdist_num_elements=num_elements_wasserstein(valid, reference) if valid else float("nan"),
         n=len(structures),
+        cov_recall=None if cov is None else cov.cov_recall,
+        cov_precision=None if cov is None else cov.cov_precision,
     )
 
 
-def generation_metrics(generated: Sequence, reference: Sequence) -> GenerationResult:
-    """Validity fractions of ``generated`` Structures (None = could not be built) and the W1 distances of the valid
-    ones to ``reference`` (CDVAE's generation metrics)."""
+def generation_metrics(generated: Sequence, reference: Sequence,
+                       coverage_cutoffs: tuple[float, float] | None = None) -> GenerationResult:
+    """Validity fractions of ``generated`` Structures (None = could not be built), the W1 distances of the valid
+    ones to ``reference`` and, with ``coverage_cutoffs``, COV-R / COV-P (CDVAE's generation metrics)."""
     if not generated:
         raise ValueError("generation_metrics needs at least one generated structure")
-    return _generation_result(list(generated), [crystal_validity(s) for s in generated], reference)
+    return _generation_result(list(generated), [crystal_validity(s) for s in generated], reference, coverage_cutoffs)

@@ -12,6 +12,11 @@ two are the same crystal; ``get_rms_dist`` returns the RMS displacement of the m
   (reference validity is not required there); match rate and RMSE as above.
 
 A matcher exception counts as no match, as in the reference code.
+
+cRMSE (Martirossyan et al., "All that structure matches does not glitter", 2025): the mean over *all* references
+of the RMS distance, an unmatched reference counted at the matcher's site tolerance ``stol`` (0.5), the largest
+normalised displacement a match may have. It folds the match rate and the RMSE into one number that a model cannot
+improve by matching fewer, easier references: cRMSE = (sum of matched RMS + stol x unmatched) / references.
 """
 from __future__ import annotations
 
@@ -47,16 +52,25 @@ def match_rms(pred, ref, matcher=None) -> float | None:
 @dataclass
 class CSPResult:
     """match_rate: matched references / references; rmse: mean normalised RMS over matched ones (nan if none);
-    k: samples per reference; n: number of references; rms: (n,) per-reference RMS (nan = no match)."""
+    crmse: the mean over all references with unmatched ones counted at ``tolerance`` (module docstring);
+    k: samples per reference; n: number of references; rms: (n,) per-reference RMS (nan = no match);
+    tolerance: the matcher's stol."""
 
     match_rate: float
     rmse: float
     k: int
     n: int
     rms: np.ndarray = field(repr=False)
+    tolerance: float = MATCHER_TOLERANCES["stol"]
+
+    @property
+    def crmse(self) -> float:
+        if not len(self.rms):
+            return float("nan")
+        return float(np.where(np.isfinite(self.rms), self.rms, self.tolerance).mean())
 
     def as_dict(self) -> dict:
-        return {"match_rate": self.match_rate, "rmse": self.rmse, "k": self.k, "n": self.n}
+        return {"match_rate": self.match_rate, "rmse": self.rmse, "crmse": self.crmse, "k": self.k, "n": self.n}
 
 
 class CSPMatch:
@@ -100,7 +114,7 @@ class CSPMatch:
             rms = np.where(np.asarray(self._ref_valid), rms, np.nan)
         matched = np.isfinite(rms)
         return CSPResult(float(matched.mean()), float(rms[matched].mean()) if matched.any() else float("nan"),
-                         k, len(rms), rms)
+                         k, len(rms), rms, float(self.matcher.stol))
 
 
 def csp_match(samples: Sequence[Sequence], references: Sequence, require_ref_valid: bool | None = None) -> CSPResult:

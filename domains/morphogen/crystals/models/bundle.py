@@ -22,6 +22,8 @@ TASKS = ("csp", "gen")
 LEGACY_FORMAT = "morphogen.crystals/1"
 BUNDLE_CLASS = "morphogen.crystals.models.bundle.CrystalModel"
 LATTICE, COORDS, TYPES = "lattice", "frac_coords", "atom_types"
+#: the smallest cell volume (A^3) a decoded sample may have (CDVAE's construction rule; structure validity's bound)
+MIN_CELL_VOLUME = 0.1
 
 
 def field_names(task: str) -> list[str]:
@@ -37,7 +39,8 @@ class CrystalModel(ModelBundle):
     """Crystal structure prediction (``task="csp"``) or ab initio generation (``"gen"``) with one trained denoiser.
 
     Attributes (besides :class:`ModelBundle`'s process, denoiser, sampler, metadata):
-        codec: the lattice standardisation fitted on the training set; decodes the sampled (B, 6) lattice field.
+        codec: the lattice codec fitted on the training set (:class:`LatticeCodec`, a (B, 6) field, or
+            :class:`LatticeMatrixCodec`, (B, 3, 3)); decodes the sampled lattice field.
         task: ``"csp"`` (atom types given, a condition) or ``"gen"`` (atom types are a generated field).
         family: the preset variant the process comes from, ``"bfn"`` | ``"diffusion"`` | ``"flow"``.
         num_atoms: the training cells' atom counts (:class:`morphogen.utils.padding.CountHistogram`; generation draws
@@ -58,6 +61,10 @@ class CrystalModel(ModelBundle):
             raise ValueError(f"a {self.task} model needs a process over {want}, got {self.process.fields}")
         if getattr(self.denoiser, "task", self.task) != self.task:
             raise ValueError(f"a {self.task} model with a denoiser built for '{self.denoiser.task}'")
+        codec_form = getattr(self.codec, "form", "params")
+        net_form = getattr(self.denoiser, "lattice_form", "params")
+        if codec_form != net_form:
+            raise ValueError(f"the lattice codec gives a '{codec_form}' field, the denoiser reads '{net_form}'")
 
     # -- the domain's own data in the file ------------------------------------------------------------------------
     def domain_config(self) -> dict[str, Any]:
@@ -103,10 +110,13 @@ class CrystalModel(ModelBundle):
 
     # -- decoding -------------------------------------------------------------------------------------------------
     def decode(self, lattice, coords, types, mask) -> list:
-        """Sampled tensors -> pymatgen Structures (None where the lattice is no cell).
+        """Sampled tensors -> pymatgen Structures (None where the lattice is no cell, or a cell under
+        :data:`MIN_CELL_VOLUME`: CDVAE's evaluation does not construct those either ("unrealistically small
+        lattice", counted invalid), and pymatgen cannot read back the CIF of such a cell).
 
         Args:
-            lattice: (B, 6) standardised lattice field; coords: (B, N, 3) fractional coordinates (read modulo 1);
+            lattice: (B, 6) or (B, 3, 3) lattice field (the codec's shape);
+            coords: (B, N, 3) fractional coordinates (read modulo 1);
             types: (B, N) class ids Z - 1; mask: (B, N) bool, True on real atoms.
         """
         from morphogen.crystals.data import CrystalRecord, record_to_structure
@@ -119,9 +129,10 @@ class CrystalModel(ModelBundle):
             rec = CrystalRecord(params[i], np.mod(coords[i, :k].double().cpu().numpy(), 1.0),
                                 types[i, :k].cpu().numpy().astype(np.int64) + 1)
             try:
-                out.append(record_to_structure(rec))
+                cell = record_to_structure(rec)
             except ValueError:
-                out.append(None)
+                cell = None
+            out.append(cell if cell is not None and cell.volume >= MIN_CELL_VOLUME else None)
         return out
 
 

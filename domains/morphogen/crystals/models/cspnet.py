@@ -32,14 +32,13 @@ import math
 from typing import Mapping
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
+from morphogen.crystals.models.inputs import NUM_ELEMENTS, TASKS, node_mask, prediction_kinds, type_features
 from morphogen.nn.embeddings import SinusoidalEmbedding
 from morphogen.utils.config import Configurable
 
-NUM_ELEMENTS = 100
-TASKS = ("csp", "gen")
+__all__ = ["NUM_ELEMENTS", "TASKS", "CrystalDenoiser", "fourier_features"]
 
 
 def fourier_features(d: Tensor, num_freqs: int) -> Tensor:
@@ -89,19 +88,9 @@ class CrystalDenoiser(Configurable, nn.Module):
                  layers: int = 4, num_freqs: int = 16, kappa_scale: float = 1000.0, lattice_field: str = "lattice",
                  coords_field: str = "frac_coords", types_field: str = "atom_types"):
         super().__init__()
-        if task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, got '{task}'")
         self.task = task
         self.lf, self.cf, self.tf = lattice_field, coords_field, types_field
-        default = {lattice_field: "x1", coords_field: "x1"}
-        if task == "gen":
-            default[types_field] = "logits"
-        self.prediction_kinds = {**default, **dict(kinds or {})}
-        unknown = set(self.prediction_kinds) - set(default)
-        if unknown:
-            raise ValueError(f"kinds given for unknown fields {sorted(unknown)}; the fields are {sorted(default)}")
-        if task == "gen" and self.prediction_kinds[types_field] != "logits":
-            raise ValueError(f"atom types are predicted as 'logits', got '{self.prediction_kinds[types_field]}'")
+        self.prediction_kinds = prediction_kinds(task, kinds, lattice_field, coords_field, types_field)
         self.num_freqs, self.kappa_log_scale = int(num_freqs), math.log1p(float(kappa_scale))
         self.type_in = nn.Linear(NUM_ELEMENTS + 1, hidden)
         self.time = SinusoidalEmbedding(hidden)
@@ -114,33 +103,15 @@ class CrystalDenoiser(Configurable, nn.Module):
         self.type_head = nn.Linear(hidden, NUM_ELEMENTS) if task == "gen" else None
 
     # ----------------------------------------------------------------------------------------------------------
-    def _types(self, state, condition, b: int, n: int, device, dtype) -> Tensor:
-        """(B, N, 101) type features: one-hot ids, or a belief over 100 classes padded with a zero mask column."""
-        if self.task == "csp":
-            if not isinstance(condition, Mapping) or "atom_types" not in condition:
-                raise ValueError("CSP needs condition['atom_types'] (B, N) long class ids Z - 1")
-            return F.one_hot(condition["atom_types"].long(), NUM_ELEMENTS + 1).to(dtype)
-        v = state[self.tf].value
-        if v.is_floating_point():
-            if v.shape[-1] != NUM_ELEMENTS:
-                raise ValueError(f"atom type beliefs must have {NUM_ELEMENTS} classes, got shape {tuple(v.shape)}")
-            return F.pad(v.to(dtype), (0, 1))
-        return F.one_hot(v.long().clamp(0, NUM_ELEMENTS), NUM_ELEMENTS + 1).to(dtype)
-
     def forward(self, state, condition=None, drop_condition=None) -> dict[str, Tensor]:
         cs = state[self.cf]
         x = cs.value
         b, n, _ = x.shape
         dtype = self.type_in.weight.dtype
-        if isinstance(condition, Mapping) and condition.get("node_mask") is not None:
-            mask = condition["node_mask"].bool()
-        elif cs.mask is not None:
-            mask = torch.broadcast_to(cs.mask.bool(), x.shape)[..., 0]
-        else:
-            mask = torch.ones(b, n, dtype=torch.bool, device=x.device)
+        mask = node_mask(cs, condition)
         maskf = mask.to(dtype)
         lat = state[self.lf].value.to(dtype)
-        h = self.type_in(self._types(state, condition, b, n, x.device, dtype))
+        h = self.type_in(type_features(self.task, state, condition, self.tf, dtype))
         h = h + self.time(cs.t)[:, None, :].to(dtype) + self.lattice_in(lat)[:, None, :]
         kappa = cs.extra.get("kappa")
         if kappa is not None:
