@@ -66,7 +66,7 @@ class DenseGCN(nn.Module):
         the adjacency with self-loops) -> (F_out, N, B); computed as (a x) W + b."""
         f, n, b = x.shape
         ax = propagate(a[None], x)[0].reshape(f, n * b)
-        return torch.addmm(self.bias[:, None], self.weight.t(), ax).reshape(-1, n, b)
+        return torch.addmm(self.bias[:, None], self.weight.t(), ax).reshape(self.weight.shape[1], n, b)
 
 
 class MLP(nn.Module):
@@ -131,17 +131,17 @@ class AttentionLayer(nn.Module):
         self.mlp = MLP(linears, 2 * c_in, hidden, c_out)
         self.mix = MLP(2, c_in * out_dim, hidden, out_dim)
 
-    def _stacked_gcn(self, node_output: bool) -> tuple[Tensor, Tensor]:
-        """The Q, K (and V) convolutions of all channels as one batched map: weights (C, D, F), bias (C, D, 1),
-        D = 2 attn_dim (+ out_dim). Stacked on the fly, so the parameters and the state dict stay those of the
-        per-channel modules. Q is scaled by 2 / sqrt(out_dim) for the sigmoid form of the attention (forward)."""
-        s = 2.0 / math.sqrt(self.attn[0].out_dim)
-        ws, bs = [], []
-        for m in self.attn:
-            ws.append([m.q.weight * s, m.k.weight] + ([m.v.weight] if node_output else []))
-            bs.append([m.q.bias * s, m.k.bias] + ([m.v.bias] if node_output else []))
-        w = torch.stack([torch.cat(p, 1) for p in ws]).transpose(1, 2)
-        return w, torch.stack([torch.cat(p) for p in bs])[:, :, None]
+    def _stacked_gcn(self, parts: str) -> tuple[Tensor, Tensor]:
+        """The convolutions ``parts`` ("qk": Q and K, "v": V) of all channels as one batched map: weights (C, D, F),
+        bias (C, D, 1). Stacked on the fly, so the parameters and the state dict stay those of the per-channel
+        modules. Q is scaled by 2 / sqrt(out_dim) for the sigmoid form of the attention (see forward)."""
+        if parts == "v":
+            ws, bs = [m.v.weight for m in self.attn], [m.v.bias for m in self.attn]
+        else:
+            s = 2.0 / math.sqrt(self.attn[0].out_dim)
+            ws = [torch.cat([m.q.weight * s, m.k.weight], 1) for m in self.attn]
+            bs = [torch.cat([m.q.bias * s, m.k.bias]) for m in self.attn]
+        return torch.stack(ws).transpose(1, 2), torch.stack(bs)[:, :, None]
 
     def forward(self, x: Tensor, pairs: Tensor, layout: PairLayout, node_mask: Tensor | None,
                 pair_mask: Tensor | None, node_output: bool = True) -> tuple[Tensor | None, Tensor]:
@@ -156,26 +156,27 @@ class AttentionLayer(nn.Module):
         c = pairs.shape[0]
         first = self.attn[0]
         heads, ad, od = first.heads, first.q.weight.shape[1], first.out_dim
-        w, bias = self._stacked_gcn(node_output)
         # GCN of every channel: (a x) W + b, a = D^-1/2 (A_c + I) D^-1/2
-        ax = propagate(normalize_adjacency(layout.unpack(pairs, diagonal=1.0)), x)  # C, F, N, B
-        h = torch.baddbmm(bias, w, ax.reshape(c, f, n * b)).reshape(c, -1, n, b)  # C, D, N, B
+        ax = propagate(normalize_adjacency(layout.unpack(pairs, diagonal=1.0)), x).reshape(c, f, n * b)
+        w, bias = self._stacked_gcn("qk")
+        qk = torch.baddbmm(bias, w, ax).reshape(c, 2, heads, -1, n, b)  # C, Q / K, H, d, N, B
         # attention maps: mean over heads of tanh(q.k / sqrt(od)) = 2 sigmoid(2 q.k / sqrt(od)) - 1 (q carries the
         # 2 / sqrt(od)); sigmoid costs half of tanh on the CPU
-        q = h[:, :ad].reshape(c, heads, -1, n, b)  # C, H, d, N, B
-        k = h[:, ad:2 * ad].reshape(c, heads, -1, n, b)
+        q, k = qk[:, 0], qk[:, 1]
         s = q[:, :, 0, :, None] * k[:, :, 0, None, :]  # C, H, N, N, B
         for e in range(1, q.shape[2]):
             s.addcmul_(q[:, :, e, :, None], k[:, :, e, None, :])
-        sig = torch.sigmoid(s).mean(1)  # C, N, N, B
-        maps = layout.pack_sum(sig) - 1.0  # 0.5 (att_ij + att_ji) = sig_ij + sig_ji - 1, (C, P, B)
-        a = self.mlp.columns(torch.cat([maps, pairs]).reshape(2 * c, -1)).reshape(-1, layout.size, b)
+        sig = torch.sigmoid(s).sum(1)  # C, N, N, B: heads times the mean
+        maps = layout.pack_sum(sig).mul_(1.0 / heads).sub_(1.0)  # 0.5 (att_ij + att_ji) = mean_ij + mean_ji - 1
+        a = self.mlp.columns(torch.cat([maps, pairs]).reshape(2 * c, layout.size * b))
+        a = a.reshape(a.shape[0], layout.size, b)
         a = a + a  # a + a^T
         if pair_mask is not None:
             a = a * pair_mask
         if not node_output:
             return None, a
-        vs = h[:, 2 * ad:].reshape(c * od, n * b)  # rows [v_0; v_1; ...]: GDSS's per-node concatenation
+        w, bias = self._stacked_gcn("v")
+        vs = torch.baddbmm(bias, w, ax).reshape(c * od, n * b)  # rows [v_0; v_1; ...]: GDSS's per-node concat
         x_out = self.mix.columns(vs).reshape(od, n, b)
         if node_mask is not None:
             x_out = x_out * node_mask

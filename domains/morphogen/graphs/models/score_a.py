@@ -57,7 +57,8 @@ class ScoreNetworkA(Configurable, nn.Module):
         for k, layer in enumerate(self.layers):
             h, pairs = layer(h, pairs, layout, node_mask, pair_mask, node_output=k < len(self.layers) - 1)
             stack.append(pairs)
-        out = self.final.columns(torch.cat(stack).reshape(-1, layout.size * b)).reshape(1, layout.size, b)
+        stack = torch.cat(stack)  # all channels, (c_init + ... + c_final, P, B)
+        out = self.final.columns(stack.reshape(stack.shape[0], layout.size * b)).reshape(1, layout.size, b)
         if pair_mask is not None:
             out = out * pair_mask
         return layout.unpack(out)[0].permute(2, 0, 1).contiguous()

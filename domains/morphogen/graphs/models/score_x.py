@@ -35,5 +35,6 @@ class ScoreNetworkX(Configurable, nn.Module):
         for conv in self.convs:
             h = torch.tanh(conv.batch_last(h, a))
             hs.append(h)
-        out = self.final.columns(torch.cat(hs).reshape(-1, n * b)).reshape(f, n, b)
+        hs = torch.cat(hs)  # F + depth * hidden, N, B
+        out = self.final.columns(hs.reshape(hs.shape[0], n * b)).reshape(f, n, b)
         return mask_nodes(nodes_first(out), mask)
