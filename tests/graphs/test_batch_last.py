@@ -74,3 +74,16 @@ def test_tiny_graphs(n):
     assert out.shape == (3, n, n) and torch.equal(out, out.transpose(1, 2))
     assert out.diagonal(dim1=1, dim2=2).abs().max().item() == 0.0
     assert torch.isfinite(x_net(x, adj, mask)).all()
+
+
+def test_layout_cached_in_inference_mode_serves_autograd():
+    """Sampling (under torch.inference_mode) and then training in one process share the cached pair layout."""
+    from morphogen.graphs.models.pairs import pair_layout
+
+    pair_layout.cache_clear()
+    net = ScoreNetworkA(4, hidden=8, attn_dim=8, num_layers=2, c_hid=4, c_final=2)
+    x, adj = torch.randn(2, 5, 4), torch.randn(2, 5, 5).triu(1)
+    with torch.inference_mode():
+        net(x, adj + adj.transpose(1, 2))
+    net(x, adj + adj.transpose(1, 2)).sum().backward()
+    assert all(p.grad is not None for p in net.final.parameters())

@@ -52,5 +52,7 @@ class PairLayout:
 
 @lru_cache(maxsize=32)
 def pair_layout(n: int, device: torch.device) -> PairLayout:
-    """The (cached) :class:`PairLayout` of N nodes on ``device``."""
-    return PairLayout(n, device)
+    """The (cached) :class:`PairLayout` of N nodes on ``device``. Built outside inference mode even when first asked
+    for inside it (sampling runs there), so that its index tensors serve later autograd calls too."""
+    with torch.inference_mode(False):
+        return PairLayout(n, device)
