@@ -10,9 +10,12 @@ repository (its S4 solver with its public QM9 checkpoint); the file holds the dr
     python benchmarks/graphs_speed.py --rows 200:2000 --repeats 3 --between "python DRIVER --samples {samples} --steps {nfe} --record benchmarks/results/graphs_speed_gdss.json"
     python benchmarks/graphs_speed.py --rows 50:2000,100:2000,200:2000,1000:500
 
+    python benchmarks/graphs_speed.py --merge benchmarks/results/graphs_speed_a.json benchmarks/results/graphs_speed_b.json
+
 ``--between CMD`` runs CMD (``{nfe}`` and ``{samples}`` filled in) before each of our runs, so the two alternate in
 one run, and then uses only the GDSS records that CMD added; without it, all recorded GDSS runs of the same NFE and
-sample count. Each row reports medians over the repeats. Writes benchmarks/results/graphs_speed.{json,md}.
+sample count. Each row reports medians over the repeats. Writes benchmarks/results/graphs_speed{TAG}.{json,md};
+``--merge`` writes one table of the rows of earlier result files (each row keeps its command and note).
 """
 from __future__ import annotations
 
@@ -80,8 +83,17 @@ def main() -> None:
     ap.add_argument("--between", default=None, help="command run before each of our runs (GDSS's driver)")
     ap.add_argument("--note", default="", help="a line for the table (e.g. what else ran on the machine)")
     ap.add_argument("--tag", default="", help="suffix of the result files")
+    ap.add_argument("--merge", nargs="+", type=Path, default=None, help="result JSON files to merge into one table")
     args = ap.parse_args()
     from _machine import machine_info
+
+    command = shlex.join(["python", "benchmarks/graphs_speed.py", *sys.argv[1:]])
+    if args.merge:
+        docs = [json.loads(p.read_text()) for p in args.merge]
+        rows = sorted((r for d in docs for r in d["rows"]), key=lambda r: (r["nfe"], r["samples"]))
+        merged = {k: docs[-1][k] for k in ("machine", "gdss_description", "gdss_source")}
+        write_tables({**merged, "note": "", "rows": rows}, command, args.tag)
+        return
 
     rows = []
     for nfe, samples in parse_rows(args.rows):
@@ -96,7 +108,8 @@ def main() -> None:
         recs = gdss_records(args.gdss)
         recs = recs[before:] if args.between else recs
         gdss = [r for r in recs if r["nfe"] == nfe and r["samples"] == samples]
-        row = {"nfe": nfe, "samples": samples, "ours": ours, "gdss": gdss,
+        row = {"nfe": nfe, "samples": samples, "repeats": args.repeats, "interleaved": bool(args.between),
+               "note": args.note, "command": command, "ours": ours, "gdss": gdss,
                "ours_samples_per_second": median([o["samples_per_second"] for o in ours]),
                "ours_peak_rss_mib": median([o["peak_rss_mib"] for o in ours]),
                "gdss_samples_per_second": median([g["samples_per_second"] for g in gdss]),
@@ -105,10 +118,9 @@ def main() -> None:
                         if row["gdss_samples_per_second"] else None)
         rows.append(row)
     gdss_doc = json.loads(args.gdss.read_text()) if args.gdss.is_file() else {}
-    result = {"machine": machine_info(), "note": args.note, "repeats": args.repeats,
-              "gdss_description": gdss_doc.get("description"), "gdss_source": gdss_doc.get("source"),
-              "interleaved": bool(args.between), "rows": rows}
-    write_tables(result, shlex.join(["python", "benchmarks/graphs_speed.py", *sys.argv[1:]]), args.tag)
+    result = {"machine": machine_info(), "note": args.note, "gdss_description": gdss_doc.get("description"),
+              "gdss_source": gdss_doc.get("source"), "rows": rows}
+    write_tables(result, command, args.tag)
 
 
 def _fmt(v, spec=".1f"):
@@ -122,8 +134,7 @@ def write_tables(result: dict, command: str, tag: str = "") -> None:
     m = result["machine"]
     lines = [f"Command: `{command}`", "",
              f"QM9 sampling at one thread, shipped `qm9` model (S4, GDSS's settings) beside GDSS's public code (its "
-             f"S4 solver, public QM9 checkpoint); medians of {result['repeats']} runs"
-             + (", ours and GDSS's alternating in one run" if result["interleaved"] else "") + ".",
+             "S4 solver, public QM9 checkpoint); each row the median of its runs.",
              "",
              "| NFE | samples | ours mol/s | GDSS mol/s | ours / GDSS | ours peak RSS (MiB) | GDSS peak RSS (MiB) |",
              "|---|---|---|---|---|---|---|"]
@@ -135,7 +146,9 @@ def write_tables(result: dict, command: str, tag: str = "") -> None:
     for r in result["rows"]:
         ours = ", ".join(f"{o['samples_per_second']:.1f}" for o in r["ours"])
         gdss = ", ".join(f"{g['samples_per_second']:.1f}" for g in r["gdss"]) or "-"
-        lines.append(f"- NFE {r['nfe']}: ours {ours}; GDSS {gdss}")
+        how = "alternating in one run" if r["interleaved"] else "GDSS from earlier records"
+        lines.append(f"- NFE {r['nfe']}, {r['samples']} samples: ours {ours}; GDSS {gdss} ({how}; "
+                     f"`{r['command']}`){'; ' + r['note'] if r['note'] else ''}")
     lines += ["", "Ours: `morphogen graphs sample --checkpoint qm9 --num-samples S --steps NFE --out D` in a fresh "
               "process, MORPHOGEN_THREADS=1; mol/s is `samples_per_second` of D/sampling.json, which times "
               f"{result['rows'][0]['ours'][0]['timed'] if result['rows'] and result['rows'][0]['ours'] else '-'}. "
