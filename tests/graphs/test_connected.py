@@ -91,6 +91,9 @@ def test_sampling_json_reports_connected(tmp_path):
     decoded = [decode_molecule_from_smiles(s) for s in read_smiles_lines(tmp_path / "samples.smi")]
     assert saved["connected"] == info.connected == pytest.approx(sum(d.connected for d in decoded) / 4)
     assert saved["connected"] <= saved["validity_without_correction"]
+    from morphogen.graphs.io.samples import TIMED
+
+    assert saved["timed"] == TIMED and saved["samples_per_second"] == pytest.approx(4 / saved["seconds"])
 
 
 def test_qm9_benchmark_table_has_a_connected_column(monkeypatch, tmp_path):

@@ -80,6 +80,9 @@ def test_generate_on_a_device(device):
     m = load("qm9")
     s = m.generate(8, steps=3, device=device)
     assert m.device.type == device and s.x.device.type == "cpu" and s.x.shape == (8, 9, 4) and s.nfe == 3
+    # sampled under torch.inference_mode, returned as ordinary tensors (usable with autograd afterwards)
+    assert not (s.x.is_inference() or s.adj.is_inference() or s.mask.is_inference())
+    assert s.x.requires_grad_().sum().requires_grad
 
 
 def test_help_lists_every_shared_option():

@@ -109,8 +109,12 @@ class GraphModel(ModelBundle):
         ``device``: where to sample (the model is moved there, in place; default: where it is). One generator on
         that device, seeded with ``seed``, draws the node counts and the noise, batch after batch, so a seed gives
         the same graphs for the same batch size, sampler and device. ``batch_size``: graphs per network batch
-        (default 1,024). Returns :class:`GraphSamples` (on the CPU)."""
+        (default 1,024). Returns :class:`GraphSamples` (on the CPU).
+
+        Speed (CPU): the loop runs under ``torch.inference_mode`` and keeps freed memory for reuse
+        (:func:`morphogen.utils.allocator.keep_freed_memory`, once per process)."""
         from morphogen.graphs.data.dense import graph_masks
+        from morphogen.utils.allocator import keep_freed_memory
         from morphogen.utils.padding import CountHistogram, mask_from_counts
 
         if num_samples < 1:
@@ -121,21 +125,25 @@ class GraphModel(ModelBundle):
         if device is not None:
             self.to(device)
         dev = self.device
+        keep_freed_memory()  # each step frees and reallocates the same temporaries (morphogen.utils.allocator)
         smp = self.make_sampler(sampler, steps)
         self.denoiser.eval()
         gen = torch.Generator(device=dev).manual_seed(int(seed))
         hist = CountHistogram.from_list(self.node_count_hist)
         n, f = self.max_nodes, self.num_features
         xs, adjs, masks, nfe, t0 = [], [], [], 0, time.time()
-        for start in range(0, num_samples, bs):
-            b = min(bs, num_samples - start)
-            counts = hist.sample(b, gen)
-            mask = mask_from_counts(counts, n)
-            res = smp.sample(self.process, self.denoiser, {"X": (b, n, f), "A": (b, n, n)}, masks=graph_masks(mask),
-                             generator=gen, device=dev, progress=progress)
-            xs.append(res.fields["X"].cpu())
-            adjs.append(res.fields["A"].cpu())
-            masks.append(mask.cpu())
-            nfe = res.nfe
-        return GraphSamples(torch.cat(xs), torch.cat(adjs), torch.cat(masks), nfe, time.time() - t0,
-                            SamplerSpec.of(smp))
+        # inference mode: no autograd bookkeeping at all (about 7 % of a CPU step here); the concatenations below,
+        # outside it, return ordinary tensors
+        with torch.inference_mode():
+            for start in range(0, num_samples, bs):
+                b = min(bs, num_samples - start)
+                counts = hist.sample(b, gen)
+                mask = mask_from_counts(counts, n)
+                res = smp.sample(self.process, self.denoiser, {"X": (b, n, f), "A": (b, n, n)},
+                                 masks=graph_masks(mask), generator=gen, device=dev, progress=progress)
+                xs.append(res.fields["X"].cpu())
+                adjs.append(res.fields["A"].cpu())
+                masks.append(mask.cpu())
+                nfe = res.nfe
+        x, adj, mask = torch.cat(xs), torch.cat(adjs), torch.cat(masks)
+        return GraphSamples(x, adj, mask, nfe, time.time() - t0, SamplerSpec.of(smp))

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 
 INDEX_NAME = "sampling.json"
 
+#: what ``seconds`` and ``samples_per_second`` time (:meth:`GraphModel.generate`)
+TIMED = ("the sampling loop of GraphModel.generate: node counts, masks and the sampler over all batches, samples "
+         "copied to the CPU; not loading the model, decoding or writing; no compilation, no warm-up run")
+
 
 @dataclass
 class SamplingSummary:
@@ -27,13 +31,15 @@ class SamplingSummary:
     Attributes:
         num_samples: graphs drawn.
         nfe_per_sample: network evaluations per graph.
-        seconds: wall time of the sampling (decoding and writing excluded); samples_per_second: their ratio.
+        seconds: wall time of the sampling loop (:data:`TIMED`: decoding and writing excluded, nothing compiled or
+            warmed up beforehand); samples_per_second: num_samples / seconds.
         checkpoint: the model (its name or file).
         sampler: the sampler with all its arguments (``NAME:key=value,...``).
         seed: the seed of the draws; device: where they were drawn.
         validity_without_correction: molecules only, the share whose valences are possible as generated.
         connected: molecules only, the share valid without correction and in one fragment as generated.
         files: the files of the run, this ``sampling.json`` last.
+        timed: what ``seconds`` covers, in words (:data:`TIMED`).
     """
 
     num_samples: int
@@ -47,6 +53,7 @@ class SamplingSummary:
     validity_without_correction: float | None = None
     connected: float | None = None
     files: list[str] = field(default_factory=list)
+    timed: str = TIMED
 
     def as_dict(self) -> dict:
         return asdict(self)

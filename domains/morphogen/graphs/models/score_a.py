@@ -4,7 +4,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from morphogen.graphs.models.batch_last import nodes_last
 from morphogen.graphs.models.layers import MLP, AttentionLayer, adjacency_powers, mask_nodes, mask_pairs
+from morphogen.graphs.models.pairs import pair_layout
 from morphogen.utils.config import Configurable
 
 
@@ -36,15 +38,27 @@ class ScoreNetworkA(Configurable, nn.Module):
         self.final = MLP(3, width, 2 * width, 1)
 
     def forward(self, x: Tensor, adj: Tensor, mask: Tensor | None = None) -> Tensor:
-        """x (B, N, F), adj (B, N, N), mask (B, N) bool -> (B, N, N) symmetric."""
+        """x (B, N, F), adj (B, N, N) symmetric (its upper triangle is read), mask (B, N) bool -> (B, N, N)
+        symmetric, zero on the diagonal and on padded rows / columns.
+
+        Inside, batch-last (:mod:`.batch_last`) and on the node pairs i < j (:mod:`.pairs`): GDSS's dense
+        computation gives the same values there, and its output's symmetrisation and zero diagonal hold by
+        construction."""
         x, adj = mask_nodes(x, mask), mask_pairs(adj, mask)
-        adjc = adjacency_powers(adj, self.c_init)
-        stack = [adjc]
-        for layer in self.layers:
-            x, adjc = layer(x, adjc, mask)
-            stack.append(adjc)
-        out = self.final(torch.cat(stack, 1).permute(0, 2, 3, 1)).squeeze(-1)
-        out = 0.5 * (out + out.transpose(-1, -2))  # exact symmetry (A^k by bmm is symmetric only up to rounding)
-        n = out.shape[-1]
-        out = out * (1 - torch.eye(n, dtype=out.dtype, device=out.device))
-        return mask_pairs(out, mask)
+        b, n, _ = adj.shape
+        layout = pair_layout(n, adj.device)
+        node_mask = pair_mask = None
+        if mask is not None:
+            node_mask = mask.t().to(adj.dtype)  # N, B
+            pair_mask = layout.pack(node_mask[:, None] * node_mask[None])  # P, B
+        powers = adjacency_powers(adj, self.c_init).permute(1, 2, 3, 0).contiguous()  # c_init, N, N, B
+        pairs = layout.pack(powers)  # c_init, P, B
+        h, stack = nodes_last(x), [pairs]
+        for k, layer in enumerate(self.layers):
+            h, pairs = layer(h, pairs, layout, node_mask, pair_mask, node_output=k < len(self.layers) - 1)
+            stack.append(pairs)
+        stack = torch.cat(stack)  # all channels, (c_init + ... + c_final, P, B)
+        out = self.final.columns(stack.reshape(stack.shape[0], layout.size * b)).reshape(1, layout.size, b)
+        if pair_mask is not None:
+            out = out * pair_mask
+        return layout.unpack(out)[0].permute(2, 0, 1).contiguous()

@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from morphogen.graphs.models.layers import MLP, DenseGCN, mask_nodes
+from morphogen.graphs.models.batch_last import nodes_first, nodes_last, normalize_adjacency, with_self_loops
+from morphogen.graphs.models.layers import MLP, DenseGCN, mask_nodes, mask_pairs
 from morphogen.utils.config import Configurable
 
 
@@ -25,16 +26,15 @@ class ScoreNetworkX(Configurable, nn.Module):
         self.final = MLP(3, width, 2 * width, num_features)
 
     def forward(self, x: Tensor, adj: Tensor, mask: Tensor | None = None) -> Tensor:
-        """x (B, N, F), adj (B, N, N), mask (B, N) bool -> (B, N, F)."""
-        x, adj = mask_nodes(x, mask), _mask_adj(adj, mask)
-        hs = [x]
+        """x (B, N, F), adj (B, N, N), mask (B, N) bool -> (B, N, F). Runs batch-last inside (:mod:`.batch_last`)."""
+        x, adj = mask_nodes(x, mask), mask_pairs(adj, mask)
+        b, n, f = x.shape
+        a = normalize_adjacency(with_self_loops(adj))  # N, N, B: the same for every layer
+        h = nodes_last(x)
+        hs = [h]
         for conv in self.convs:
-            x = torch.tanh(conv(x, adj))
-            hs.append(x)
-        return mask_nodes(self.final(torch.cat(hs, -1)), mask)
-
-
-def _mask_adj(adj: Tensor, mask: Tensor | None) -> Tensor:
-    from morphogen.graphs.models.layers import mask_pairs
-
-    return mask_pairs(adj, mask)
+            h = torch.tanh(conv.batch_last(h, a))
+            hs.append(h)
+        hs = torch.cat(hs)  # F + depth * hidden, N, B
+        out = self.final.columns(hs.reshape(hs.shape[0], n * b)).reshape(f, n, b)
+        return mask_nodes(nodes_first(out), mask)
