@@ -22,14 +22,17 @@ class Outcome:
     stderr: str
 
 
-def run_command(*args: str) -> Outcome:
-    """``morphogen ARGS`` through :func:`morphogen.cli.main.main` in this process (``MORPHOGEN_DEBUG`` unset)."""
+def run_command(*args: str, debug: bool = False) -> Outcome:
+    """``morphogen ARGS`` through :func:`morphogen.cli.main.main` in this process, with ``MORPHOGEN_DEBUG`` unset
+    (``debug=True``: set to 1, so that a project error escapes with its traceback)."""
     from morphogen.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     argv, code = sys.argv, 0
     sys.argv = ["morphogen", *map(str, args)]
-    debug = os.environ.pop("MORPHOGEN_DEBUG", None)
+    saved = os.environ.pop("MORPHOGEN_DEBUG", None)
+    if debug:
+        os.environ["MORPHOGEN_DEBUG"] = "1"
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             main()
@@ -40,8 +43,9 @@ def run_command(*args: str) -> Outcome:
         code = -1
     finally:
         sys.argv = argv
-        if debug is not None:
-            os.environ["MORPHOGEN_DEBUG"] = debug
+        os.environ.pop("MORPHOGEN_DEBUG", None)
+        if saved is not None:
+            os.environ["MORPHOGEN_DEBUG"] = saved
     return Outcome(code, out.getvalue(), err.getvalue())
 
 

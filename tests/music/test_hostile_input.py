@@ -1,20 +1,17 @@
 """Hostile input (issue 15): every bad input to `morphogen music ...` is refused by the real command line with one
 line naming the culprit (file, record or option), exit code 2 and no traceback, before any sampling or training.
 
-Each case runs as a subprocess; the cases run four at a time (a module fixture) so that the sweep stays short, and
-each is then checked by its own parametrised test."""
+Each case runs through the real entry point inside the test process (:func:`tests.cli_runs.run_sweep`: the same
+parsing, one-line errors and exit codes as the installed command), once in a module fixture, and is then checked by
+its own parametrised test; `scripts/hostile_input_report.py` runs the same kind of cases as real subprocesses."""
 from __future__ import annotations
 
-import os
 import struct
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.cli_runs import assert_refused
+from tests.cli_runs import assert_refused, run_sweep
 
 # one xdist worker runs the whole sweep (its module fixture runs the cases once, not once per worker)
 pytestmark = pytest.mark.xdist_group("music_hostile")
@@ -158,35 +155,11 @@ def _other_domain_model() -> str | None:
     return str(others[0]) if others else None
 
 
-TIMEOUT = 60  # seconds per case; a refusal takes a few
-
-
-def _run(args: list[str]) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "MORPHOGEN_DEBUG"}
-    env["OMP_NUM_THREADS"] = "1"
-    cmd = [sys.executable, "-c", "from morphogen.cli.main import main; main()", "music", *args]
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=TIMEOUT)
-    except subprocess.TimeoutExpired as err:
-        out = err.stderr.decode() if isinstance(err.stderr, bytes) else (err.stderr or "")
-        return subprocess.CompletedProcess(cmd, -1, "", f"timed out after {TIMEOUT} s\n{out}")
-
-
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     t = tmp_path_factory.mktemp("hostile")
     _write_inputs(t)
-    other = _other_domain_model()
-    jobs = {}
-    for cid, args, _ in CASES:
-        if "{other}" in " ".join(args) and other is None:
-            continue
-        # each case its own output folder: the cases run in parallel, and a sampling command holds its --out
-        jobs[cid] = [a.replace("{t}/out", f"{t}/out-{cid}").replace("{t}", str(t)).replace("{other}", str(other))
-                     for a in args]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        done = dict(zip(jobs, pool.map(_run, jobs.values())))
-    return t, done
+    return t, run_sweep("music", CASES, t, _other_domain_model())
 
 
 def test_the_sweep_is_large_enough():

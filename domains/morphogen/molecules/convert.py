@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -23,6 +24,7 @@ from morphogen.utils.padding import pad_sequences
 
 #: RDKit bond type name -> bond order in the adjacency (kekulized molecules only have these)
 BOND_ORDERS = {"SINGLE": 1, "DOUBLE": 2, "TRIPLE": 3}
+_KEKULE_ORDERS = {1.0: 1, 2.0: 2, 3.0: 3}  # RDKit's GetBondTypeAsDouble of the kept bond types
 
 #: the longest SMILES handed to RDKit: far beyond any molecule the benchmarks hold (ZINC250k's longest has ~110
 #: characters), short enough that RDKit's recursive parser cannot overflow the stack (a 20,000-character chain
@@ -128,19 +130,21 @@ def kekulized_graph(smiles: str, atoms: Sequence[str], where: str = "<smiles>") 
     mol = mol_from_smiles(smiles, where)
     mol = Chem.MolFromSmiles(Chem.MolToSmiles(mol, isomericSmiles=False, canonical=True))
     Chem.Kekulize(mol, clearAromaticFlags=True)
+    # atoms and bonds by index: RDKit's Python sequence wrappers (``GetAtoms()``) cost more than the parse itself
     types = []
-    for a in mol.GetAtoms():
-        sym = a.GetSymbol()
+    for i in range(mol.GetNumAtoms()):
+        sym = mol.GetAtomWithIdx(i).GetSymbol()
         if sym not in atoms:
             raise MoleculeDataError(where, f"element {sym} of '{smiles}' is not in the atom vocabulary {list(atoms)}")
         types.append(atoms.index(sym))
     bonds = []
-    for b in mol.GetBonds():
-        name = str(b.GetBondType())
-        if name not in BOND_ORDERS:
-            raise MoleculeDataError(where, f"bond type {name} in '{smiles}' is not single/double/triple after "
-                                           f"kekulization")
-        bonds.append((b.GetBeginAtomIdx(), b.GetEndAtomIdx(), BOND_ORDERS[name]))
+    for k in range(mol.GetNumBonds()):
+        b = mol.GetBondWithIdx(k)
+        order = _KEKULE_ORDERS.get(b.GetBondTypeAsDouble())
+        if order is None:
+            raise MoleculeDataError(where, f"bond type {b.GetBondType()} in '{smiles}' is not single/double/triple "
+                                           f"after kekulization")
+        bonds.append((b.GetBeginAtomIdx(), b.GetEndAtomIdx(), order))
     return MolecularGraph(types, bonds)
 
 
@@ -183,12 +187,13 @@ def featurize_smiles(
         raise MoleculeDataError("<input>", f"no usable molecule ({len(skipped)} skipped{first})")
     padded = pad_sequences([g.types for g in graphs], max_atoms, fill=-1)
     b, n = padded.values.shape
+    # every bond of every molecule in one scatter: (molecule, i, j, order) rows
+    rows = np.array([(m, i, j, o) for m, g in enumerate(graphs) for i, j, o in g.bonds], dtype=np.int64).reshape(-1, 4)
     bonds = torch.zeros(b, n, n, dtype=torch.uint8)
-    for i, g in enumerate(graphs):
-        if g.bonds:
-            bi = torch.tensor(g.bonds, dtype=torch.long)
-            bonds[i, bi[:, 0], bi[:, 1]] = bi[:, 2].to(torch.uint8)
-            bonds[i, bi[:, 1], bi[:, 0]] = bi[:, 2].to(torch.uint8)
+    if len(rows):
+        r = torch.from_numpy(rows)
+        bonds[r[:, 0], r[:, 1], r[:, 2]] = r[:, 3].to(torch.uint8)
+        bonds[r[:, 0], r[:, 2], r[:, 1]] = r[:, 3].to(torch.uint8)
     return DenseMolecules(padded.values, bonds, padded.mask, names, tuple(atoms), torch.tensor(kept, dtype=torch.long),
                           skipped)
 
