@@ -307,3 +307,40 @@ def test_pc_scale_eps_shrinks_the_corrector_noise():
     assert float(run(0.5).std()) < 0.9 * float(x.std())
     with pytest.raises(ValueError, match="scale_eps"):
         get_sampler("pc", scale_eps=-1.0)
+
+
+@pytest.mark.parametrize("corrector_steps", [0, 1])
+@pytest.mark.parametrize("name", ["vp", "vp_cosine", "ve", "subvp"])
+def test_reverse_diffusion_predictor_recovers_mixture(name, corrector_steps):
+    """Song et al.'s reverse-diffusion predictor (GDSS's "Reverse"), alone and with a Langevin corrector, on the
+    oracle score of the mixture."""
+    mix = _mixture()
+    proc = GaussianProcess(SCHEDULES[name])
+    oracle = GaussianMixtureOracle("x", mix, proc, "score")
+    s = get_sampler("pc", steps=100, predictor="reverse_diffusion", corrector_steps=corrector_steps, snr=0.16)
+    res = s.sample(JointProcess({"x": proc}), oracle, {"x": (N, 2)}, generator=torch.Generator().manual_seed(0))
+    assert res.nfe == 100 * (1 + corrector_steps)
+    d = mmd_rbf(res.fields["x"], mix.sample(N, torch.Generator().manual_seed(99)))
+    assert d < MMD_BOUND, f"{name}, {corrector_steps} corrector steps: MMD {d:.4f} >= {MMD_BOUND}"
+
+
+def test_reverse_diffusion_step_is_songs_formula():
+    """VE: x' = x + (sigma_t^2 - sigma_next^2) score + sqrt(sigma_t^2 - sigma_next^2) z (Song et al., eq. 47 of
+    their appendix); VP: x' = (2 - r) x + G^2 score + G z with r = alpha_t / alpha_next."""
+    from morphogen.processes.base import FieldState
+    from morphogen.samplers.predictor_corrector import reverse_diffusion_step
+    from morphogen.schedules import VE
+
+    x = torch.randn(5, 3, generator=torch.Generator().manual_seed(1))
+    score = torch.randn(5, 3, generator=torch.Generator().manual_seed(2))
+    t, tn = torch.full((5,), 0.3), torch.full((5,), 0.31)
+    for sched in (VE(sigma_min=0.1, sigma_max=5.0), VPLinear()):
+        proc = GaussianProcess(sched)
+        got = reverse_diffusion_step(proc, FieldState(x, t), score, "score", tn, torch.Generator().manual_seed(3))
+        z = proc.sample_noise((5, 3), None, x.device, x.dtype, torch.Generator().manual_seed(3))
+        r = sched.alpha(t)[:, None] / sched.alpha(tn)[:, None]
+        g2 = sched.sigma(t)[:, None] ** 2 - r ** 2 * sched.sigma(tn)[:, None] ** 2
+        if isinstance(sched, VE):
+            torch.testing.assert_close(r, torch.ones_like(r))
+        torch.testing.assert_close(got.value, (2 - r) * x + g2 * score + g2.sqrt() * z)
+        torch.testing.assert_close(got.t, tn)

@@ -16,7 +16,7 @@ from morphogen.processes.base import apply_mask
 from morphogen.samplers.base import Sampler
 from morphogen.samplers.euler_maruyama import sde_step
 
-PREDICTORS = ("euler_maruyama", "ancestral", "none")
+PREDICTORS = ("euler_maruyama", "ancestral", "reverse_diffusion", "none")
 
 
 def langevin_step_size(score: Tensor, noise: Tensor, snr: float) -> Tensor:
@@ -26,6 +26,24 @@ def langevin_step_size(score: Tensor, noise: Tensor, snr: float) -> Tensor:
     gn = score.reshape(b, -1).norm(dim=1).mean()
     zn = noise.reshape(b, -1).norm(dim=1).mean()
     return 2.0 * (snr * zn / gn.clamp_min(1e-12)) ** 2
+
+
+def reverse_diffusion_step(process, st, pred, kind, t_next, generator):
+    """Song et al.'s reverse-diffusion predictor (GDSS's ``Reverse``) for one Gaussian field, from ``st.t`` to
+    ``t_next`` (B,): with the forward transition x_t = r x_next + G z (r = alpha_t / alpha_next,
+    G^2 = sigma_t^2 - r^2 sigma_next^2, the process's own marginals; for VE r = 1 and G^2 = sigma_t^2 -
+    sigma_next^2, exactly Song's discretisation), the step is x <- (2 - r) x + G^2 score + G z, i.e. the forward
+    drift (r - 1) x undone and G^2 times the score added. Not the exact posterior of ``reverse_step`` (x / r in
+    place of (2 - r) x), but equal to first order in the step."""
+    x = st.value
+    score = process.convert(x, st.t, pred, kind, "score")
+    a_t, s_t, _, _ = process.coefficients(st.t, x)
+    a_n, s_n, _, _ = process.coefficients(t_next, x)
+    r = a_t / a_n
+    g2 = (s_t ** 2 - r ** 2 * s_n ** 2).clamp_min(0.0)
+    z = process.sample_noise(tuple(x.shape), st.mask, x.device, x.dtype, generator)
+    x_new = (2.0 - r) * x + g2 * score + torch.sqrt(g2) * z
+    return st.with_value(apply_mask(process.project(x_new), st.mask), t=t_next)
 
 
 def langevin_step(process, st, pred, kind, snr: float, generator, scale_eps: float = 1.0):
@@ -40,8 +58,9 @@ def langevin_step(process, st, pred, kind, snr: float, generator, scale_eps: flo
 
 class PredictorCorrector(Sampler):
     """Args: steps, grid; predictor ("ancestral": the process's exact reverse step, for Gaussian processes the DDPM
-    posterior, which is Song et al.'s *ancestral-sampling* predictor, not their reverse-diffusion predictor (the one
-    GDSS samples with; that one is not implemented here); "euler_maruyama"; or "none" for annealed Langevin);
+    posterior, which is Song et al.'s *ancestral-sampling* predictor; "reverse_diffusion": their reverse-diffusion
+    predictor, GDSS's ``Reverse`` (its grid configuration), see :func:`reverse_diffusion_step`; "euler_maruyama",
+    GDSS's ``Euler``; or "none" for annealed Langevin);
     corrector_steps per time; snr of the Langevin corrector; scale_eps: factor on its noise (1 = Langevin dynamics;
     GDSS samples with 0.7)."""
 
@@ -72,7 +91,7 @@ class PredictorCorrector(Sampler):
 
     def requirements(self) -> frozenset[str]:
         need = {"langevin"} if self.corrector_steps > 0 else set()
-        if self.predictor == "euler_maruyama":
+        if self.predictor in ("euler_maruyama", "reverse_diffusion"):
             need.add("gaussian")
         elif self.predictor == "ancestral":
             need.add("ancestral")
@@ -92,6 +111,8 @@ class PredictorCorrector(Sampler):
             tn = self._t(s, t_next)
             if self.predictor == "euler_maruyama":
                 new[k] = sde_step(ctx.joint[k], s, pred[k], ctx.kinds[k], tn, ctx.generator)
+            elif self.predictor == "reverse_diffusion":
+                new[k] = reverse_diffusion_step(ctx.joint[k], s, pred[k], ctx.kinds[k], tn, ctx.generator)
             elif self.predictor == "ancestral":
                 new[k] = ctx.joint[k].reverse_step(s, pred[k], ctx.kinds[k], tn, ctx.generator)
             else:
