@@ -64,8 +64,30 @@ def test_train_predict_generate_evaluate(tmp_path):
     assert r.exit_code == 2 and "generate" in r.output
     r = runner.invoke(app, ["evaluate", "--predictions", str(tmp_path / "g"), "--reference", str(data)])
     assert r.exit_code == 0, r.output
-    gen = json.loads((tmp_path / "g" / "metrics.json").read_text())["generation"]
+    table = json.loads((tmp_path / "g" / "metrics.json").read_text())
+    gen = table["generation"]
     assert gen["n"] == 6 and 0.0 <= gen["validity"] <= 1.0
+    # this reference is no benchmark of CDVAE's: coverage says so and how to ask for it, never a silent gap
+    assert "--coverage-cutoffs" in table["coverage"]["skipped"]
+    r = runner.invoke(app, ["evaluate", "--predictions", str(tmp_path / "g"), "--reference", str(data),
+                            "--coverage-cutoffs", "0.2,4", "--out", str(tmp_path / "cov.json")])
+    assert r.exit_code == 0, r.output
+    cov = json.loads((tmp_path / "cov.json").read_text())["coverage"]
+    assert cov["n_generated"] == 6 and cov["n_reference"] == 10 and cov["cutoffs"] == "given"
+    assert 0.0 <= cov["cov_recall"] <= 1.0 and 0.0 <= cov["cov_precision"] <= 1.0
+    for bad in ("0.2", "0.2,-4", "a,b", "0.2,4,1"):
+        r = runner.invoke(app, ["evaluate", "--predictions", str(tmp_path / "g"), "--reference", str(data),
+                                "--coverage-cutoffs", bad, "--out", str(tmp_path / "bad.json")])
+        assert r.exit_code == 2 and "--coverage-cutoffs" in r.output and not (tmp_path / "bad.json").exists()
+
+
+def test_coverage_cutoffs_are_cdvaes_for_the_benchmark_in_the_path(tmp_path):
+    from morphogen.crystals.evaluation import coverage_cutoffs_for
+
+    assert coverage_cutoffs_for(tmp_path / "perov_5" / "test.csv") == ("perov_5", (0.2, 4.0))
+    assert coverage_cutoffs_for(tmp_path / "data" / "mp_20" / "pool.csv") == ("mp_20", (0.4, 10.0))
+    assert coverage_cutoffs_for(tmp_path / "carbon-24.csv") == ("carbon_24", (0.2, 4.0))
+    assert coverage_cutoffs_for(tmp_path / "mine" / "pool.csv") is None
 
 
 def test_help_is_light():

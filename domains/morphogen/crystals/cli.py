@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from pathlib import Path
 from typing import Optional
@@ -173,15 +174,27 @@ def evaluate(
     predictions: Path = typer.Option(..., "--predictions", help="A folder written by predict or generate."),
     reference: Path = typer.Option(..., "--reference", help="CDVAE-format CSV of the reference structures."),
     out: Optional[Path] = typer.Option(None, "--out", help="JSON file (default: PREDICTIONS/metrics.json)."),
+    coverage_cutoffs: Optional[str] = typer.Option(
+        None, "--coverage-cutoffs", help="Generation: COV-R / COV-P cutoffs STRUCT,COMP (default: CDVAE's for the "
+        "benchmark in the reference's path: perov_5 and carbon_24 0.2,4; mp_20 0.4,10)."),
 ) -> None:
-    """Match rate and RMSE (1 sample and best of k) for predictions, or validity and Wasserstein distances for
-    generated crystals; prints and writes the table as JSON."""
+    """Match rate and RMSE (1 sample and best of k) for predictions, or validity, Wasserstein distances and
+    coverage for generated crystals; prints and writes the table as JSON."""
     from morphogen.crystals.evaluation import evaluate_folder
 
     path = out or predictions / "metrics.json"
     if path.is_dir():
         raise typer.BadParameter(f"{path} is a folder", param_hint="--out")
-    table = evaluate_folder(predictions, reference)
+    cutoffs = None
+    if coverage_cutoffs is not None:
+        try:
+            cutoffs = tuple(float(v) for v in coverage_cutoffs.split(","))
+        except ValueError:
+            cutoffs = ()
+        if len(cutoffs) != 2 or not all(math.isfinite(v) and v > 0 for v in cutoffs):
+            raise typer.BadParameter(f"expected two positive numbers STRUCT,COMP, got '{coverage_cutoffs}'",
+                                     param_hint="--coverage-cutoffs")
+    table = evaluate_folder(predictions, reference, cutoffs)
     from morphogen.utils.outputs import atomic_json
 
     atomic_json(path, table)

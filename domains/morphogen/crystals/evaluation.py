@@ -41,12 +41,43 @@ def _refuse_mismatch(index: Path, reference, what: str) -> DataError:
                      "compositions were taken from")
 
 
-def evaluate_folder(predictions: str | os.PathLike, reference: str | os.PathLike) -> dict:
+def coverage_cutoffs_for(reference: str | os.PathLike) -> tuple[str, tuple[float, float]] | None:
+    """CDVAE's coverage cutoffs (structure, composition) of the benchmark a reference CSV belongs to, read from its
+    path (a folder or file named perov_5, carbon_24 or mp_20): ``(name, cutoffs)``, or None."""
+    from morphogen.crystals.metrics.coverage import COVERAGE_CUTOFFS
+
+    for part in reversed(Path(reference).resolve().parts):
+        stem = part.split(".")[0].replace("-", "_").lower()
+        if stem in COVERAGE_CUTOFFS:
+            return stem, COVERAGE_CUTOFFS[stem]
+    return None
+
+
+def _coverage(generated: list, reference: list, ref_path, cutoffs: tuple[float, float] | None) -> dict:
+    """COV-R / COV-P of a generation folder (see :mod:`morphogen.crystals.metrics.coverage`), with the cutoffs
+    given or those of the reference's benchmark; a dict saying why when there are none."""
+    from morphogen.crystals.metrics.coverage import coverage
+
+    source = "given"
+    if cutoffs is None:
+        found = coverage_cutoffs_for(ref_path)
+        if found is None:
+            return {"skipped": f"{ref_path} is not under a perov_5, carbon_24 or mp_20 folder, so CDVAE's cutoffs "
+                               "are unknown: pass --coverage-cutoffs STRUCT,COMP"}
+        source, cutoffs = f"CDVAE's for {found[0]}", found[1]
+    res = coverage(generated, reference, *cutoffs).as_dict()
+    return {**res, "struc_cutoff": cutoffs[0], "comp_cutoff": cutoffs[1], "cutoffs": source}
+
+
+def evaluate_folder(predictions: str | os.PathLike, reference: str | os.PathLike,
+                    coverage_cutoffs: tuple[float, float] | None = None) -> dict:
     """CSP folders (index rows with a ``row``): references are matched by ``material_id`` when every predicted row
     has one, else by row number (every row must then hold the reference record's composition); a folder whose ids
     are not in the reference, or whose compositions are not the reference's, is refused (a DataError naming both
     files), never scored. Returns ``{"csp": {"k1": ..., "best_of_k": ...}}``. Generation folders (empty ``row``):
-    ``{"generation": ...}`` against all reference structures."""
+    ``{"generation": ..., "coverage": ...}`` against all reference structures: validity and Wasserstein distances,
+    and COV-R / COV-P with ``coverage_cutoffs`` (structure, composition), by default CDVAE's cutoffs of the
+    benchmark named in the reference's path."""
     folder = Path(predictions)
     if not folder.is_dir():
         if folder.exists():
@@ -56,9 +87,12 @@ def evaluate_folder(predictions: str | os.PathLike, reference: str | os.PathLike
     rows = read_index(index)
     refs = read_cdvae_csv(reference)
     if all(r.row is None for r in rows):
-        acc = GenerationMetrics([record_to_structure(r) for r in refs])
-        acc.update([_load(folder, r.path) for r in rows])
-        return {"generation": acc.compute().as_dict(), "reference": str(reference)}
+        ref_structs = [record_to_structure(r) for r in refs]
+        generated = [_load(folder, r.path) for r in rows]
+        acc = GenerationMetrics(ref_structs)
+        acc.update(generated)
+        return {"generation": acc.compute().as_dict(),
+                "coverage": _coverage(generated, ref_structs, reference, coverage_cutoffs), "reference": str(reference)}
     by_id = {r.material_id: r for r in refs if r.material_id}
     use_id = all(r.material_id for r in rows)
     if use_id:
