@@ -37,7 +37,7 @@ def main() -> None:
 
     configure_threads(1)
     warnings.filterwarnings("ignore")
-    from _machine import machine_info
+    from _machine import command_line, machine_info
 
     from morphogen.crystals.data import record_to_structure
     from morphogen.crystals.experiment import load_model, load_preset, load_splits, sample_structures
@@ -104,7 +104,7 @@ def main() -> None:
         if a.dataset == "perov_5":
             line += f" {r['ABX3']['match_rate']:.3f} | {r['mixed anions']['match_rate']:.3f} |"
         lines.append(line + f" {r['structures_per_second']:.1f} |")
-    (res_dir / f"crystals_{a.dataset}{a.tag}.md").write_text("\n".join(lines) + "\n")
+    (res_dir / f"crystals_{a.dataset}{a.tag}.md").write_text(f"Command: `{command_line()}`\n\n" + "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

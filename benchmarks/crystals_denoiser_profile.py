@@ -30,7 +30,7 @@ def main() -> None:
 
     configure_threads(1)
     import torch
-    from _machine import machine_info
+    from _machine import command_line, machine_info
 
     import morphogen.train.entry  # noqa: F401  (the trainer's imports, as a run has them)
     from morphogen.crystals.data import CrystalDataset, collate_crystals, lattice_codec_class

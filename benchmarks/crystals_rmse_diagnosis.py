@@ -99,7 +99,7 @@ def main() -> None:
 
     configure_threads(1)
     warnings.filterwarnings("ignore")
-    from _machine import machine_info
+    from _machine import command_line, machine_info
     from pymatgen.core import Structure
 
     from morphogen.crystals.data import record_to_structure

@@ -49,6 +49,11 @@ def main() -> None:
                           "rmse": float(np.nanmean(rms)) if np.isfinite(rms).any() else float("nan")}
         rows[name] = {**res.as_dict(), "seconds": time.time() - t0, "by_anion_pattern": sub}
     out = {"data": str(args.data), "split": "seed 0, fractions 0.8/0.1/0.1, test", "n_test": len(test), "rows": rows}
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from _machine import command_line
+
     res_dir = ROOT / "benchmarks" / "results"
     res_dir.mkdir(parents=True, exist_ok=True)
     (res_dir / "crystals_template.json").write_text(json.dumps(out, indent=2))
@@ -57,7 +62,7 @@ def main() -> None:
         a, m = r["by_anion_pattern"]["ABX3"], r["by_anion_pattern"]["mixed anions"]
         lines.append(f"| {name} | {r['k']} | {r['match_rate']:.3f} | {r['rmse']:.4f} | {a['match_rate']:.3f} (n={a['n']}) "
                      f"| {m['match_rate']:.3f} (n={m['n']}) |")
-    (res_dir / "crystals_template.md").write_text(f"Perov-5 held-out test split (n = {len(test)})\n\n" + "\n".join(lines) + "\n")
+    (res_dir / "crystals_template.md").write_text(f"Command: `{command_line()}`\n\nPerov-5 held-out test split (n = {len(test)})\n\n" + "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

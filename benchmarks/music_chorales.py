@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine_info  # noqa: E402
+from _machine import command_line, machine_info  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 STEPS = (10, 25, 50, 100)
