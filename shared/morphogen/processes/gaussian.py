@@ -190,14 +190,21 @@ class GaussianProcess(Process):
             err = (pred - target) ** 2
         return masked_mean(err, state.mask)
 
+    def transition(self, t: Tensor, t_next: Tensor, like: Tensor) -> tuple[Tensor, Tensor]:
+        """The forward step from the cleaner time ``t_next`` to ``t`` (both (B,)): x_t = r x_{t_next} + sqrt(v) z with
+        r = alpha_t / alpha_next and v = sigma_t^2 - r^2 sigma_next^2 (clamped at 0); (r, v) shaped like ``like``."""
+        a_t, s_t, _, _ = self.coefficients(t, like)
+        a_n, s_n, _, _ = self.coefficients(t_next, like)
+        r = a_t / a_n
+        return r, (s_t**2 - r**2 * s_n**2).clamp_min(0.0)
+
     def reverse_step(self, state, prediction, kind, t_next, generator=None) -> FieldState:
         """Ancestral step: sample the Gaussian posterior q(x_{t_next} | x_t, x1 = predicted x1)."""
         x = state.value
         x1, _ = self.to_x1_noise(x, state.t, prediction, kind)
-        a_t, s_t, _, _ = self.coefficients(state.t, x)
+        _, s_t, _, _ = self.coefficients(state.t, x)
         a_n, s_n, _, _ = self.coefficients(t_next, x)
-        ratio = a_t / a_n
-        var_cond = (s_t**2 - ratio**2 * s_n**2).clamp_min(0.0)  # Var(x_t | x_{t_next})
+        ratio, var_cond = self.transition(state.t, t_next, x)
         s_t2 = (s_t**2).clamp_min(torch.finfo(x.dtype).tiny)
         mean = ratio * s_n**2 / s_t2 * x + a_n * var_cond / s_t2 * x1
         std = torch.sqrt(var_cond * s_n**2 / s_t2)

@@ -37,10 +37,7 @@ def reverse_diffusion_step(process, st, pred, kind, t_next, generator):
     place of (2 - r) x), but equal to first order in the step."""
     x = st.value
     score = process.convert(x, st.t, pred, kind, "score")
-    a_t, s_t, _, _ = process.coefficients(st.t, x)
-    a_n, s_n, _, _ = process.coefficients(t_next, x)
-    r = a_t / a_n
-    g2 = (s_t ** 2 - r ** 2 * s_n ** 2).clamp_min(0.0)
+    r, g2 = process.transition(st.t, t_next, x)
     z = process.sample_noise(tuple(x.shape), st.mask, x.device, x.dtype, generator)
     x_new = (2.0 - r) * x + g2 * score + torch.sqrt(g2) * z
     return st.with_value(apply_mask(process.project(x_new), st.mask), t=t_next)
