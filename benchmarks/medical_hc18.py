@@ -103,8 +103,9 @@ def dnd_masks(model, test, steps: int, ensemble: int, seed: int = 0, postprocess
         model.postprocess = postprocess
     gen = torch.Generator().manual_seed(seed)
     out, t0 = {}, time.perf_counter()
-    for i in range(0, len(test), 8):
-        chunk = test[i:i + 8]
+    per_call = max(1, 8 // ensemble)  # 8 network samples per call, as `morphogen medical segment` batches them
+    for i in range(0, len(test), per_call):
+        chunk = test[i:i + per_call]
         imgs = [r.load().image for r in chunk]
         for r, res in zip(chunk, segment_arrays(model, imgs, steps=steps, ensemble=ensemble, generator=gen)):
             out[r.id] = res
@@ -238,6 +239,14 @@ def main() -> None:
     if a.no_save or a.limit:
         return
     RESULTS.mkdir(exist_ok=True)
+    import fcntl
+
+    with open(RESULTS / f".{NAME}.lock", "w") as lock:  # rows run in parallel processes merge one at a time
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _merge(rows)
+
+
+def _merge(rows: list[dict]) -> None:
     path = RESULTS / f"{NAME}.json"
     old = json.loads(path.read_text())["rows"] if path.is_file() else []
     key = lambda r: (r["row"], r["label"], r.get("steps"), r.get("ensemble"), r.get("postprocess"))  # noqa: E731

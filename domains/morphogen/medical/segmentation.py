@@ -120,7 +120,9 @@ def segment_files(model, paths: Sequence[Path], *, steps: int | None = None, sam
                   ensemble: int = 1, batch_size: int = 8, fusion: str = "staple", seed: int = 0,
                   progress: bool = False) -> Iterator[SegmentedImage]:
     """Segment image files batch by batch (every file is read before any sampling, so a bad file stops the run
-    before work is spent); yields one :class:`SegmentedImage` per file, in order."""
+    before work is spent); yields one :class:`SegmentedImage` per file, in order. ``batch_size`` counts network
+    samples per call (images x ensemble members): an ensemble of 5 at batch 8 segments one image per call, which
+    on a CPU ran twice as fast per network evaluation as 8 images x 5 members in one batch."""
     from morphogen.medical.data.images import load_image
 
     loaded = [(p, *load_image(p)) for p in paths]
@@ -131,8 +133,9 @@ def segment_files(model, paths: Sequence[Path], *, steps: int | None = None, sam
 
         bar = tqdm(total=len(loaded), desc="segmenting", unit="image")
     try:
-        for start in range(0, len(loaded), max(1, int(batch_size))):
-            chunk = loaded[start:start + batch_size]
+        per_call = max(1, int(batch_size) // max(1, int(ensemble)))
+        for start in range(0, len(loaded), per_call):
+            chunk = loaded[start:start + per_call]
             res = segment_arrays(model, [c[1] for c in chunk], steps=steps, sampler=sampler, ensemble=ensemble,
                                  fusion=fusion, generator=gen)
             for (p, img, spacing), r in zip(chunk, res):
