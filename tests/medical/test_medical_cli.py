@@ -132,7 +132,7 @@ def test_bad_inputs_are_refused_naming_the_culprit(tmp_path, phantom_dir):
 def test_demo_writes_phantoms_masks_and_metrics_and_says_they_are_phantoms(tmp_path):
     from morphogen.medical.demo import run
 
-    res = run(tmp_path / "demo", model=tiny_model(), phantoms=2, ensemble=2)
+    res = run(tmp_path / "demo", model=tiny_model(), phantoms=2, ensemble=2, steps=2)
     assert res.domain == "medical" and "phantoms" in res.produced and "not HC18" in res.produced
     for f in res.files:
         assert (tmp_path / "demo" / f).is_file() or __import__("pathlib").Path(f).is_file(), f
