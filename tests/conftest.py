@@ -11,6 +11,10 @@ warnings.filterwarnings("ignore", category=DeprecationWarning, module="torch_geo
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The tests' caches (prepared datasets, featurisations) go to a folder of this checkout, not the user's
+# ~/.cache/morphogen; subprocesses, notebook kernels and xdist workers inherit it. $MORPHOGEN_TEST_CACHE moves it.
+os.environ["MORPHOGEN_CACHE"] = os.environ.get("MORPHOGEN_TEST_CACHE", str(ROOT / ".pytest_cache" / "morphogen"))
+
 
 def shared_data_dir() -> Path:
     """../shared/data (or $MORPHOGEN_TEST_DATA)."""
