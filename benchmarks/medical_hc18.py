@@ -97,13 +97,13 @@ def row_unet(model: str, test) -> list[dict]:
 
 
 def dnd_masks(model, test, steps: int, ensemble: int, seed: int = 0, postprocess: str | None = None):
-    from morphogen.medical.segmentation import segment_arrays
+    from morphogen.medical.segmentation import images_per_call, segment_arrays
 
     if postprocess is not None:
         model.postprocess = postprocess
     gen = torch.Generator().manual_seed(seed)
     out, t0 = {}, time.perf_counter()
-    per_call = max(1, 8 // ensemble)  # 8 network samples per call, as `morphogen medical segment` batches them
+    per_call = images_per_call(8, ensemble)  # as `morphogen medical segment` batches them
     for i in range(0, len(test), per_call):
         chunk = test[i:i + per_call]
         imgs = [r.load().image for r in chunk]
