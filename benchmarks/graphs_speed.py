@@ -44,13 +44,15 @@ def parse_rows(spec: str) -> list[tuple[int, int]]:
     return rows
 
 
-def run_ours(nfe: int, samples: int) -> dict:
+def run_ours(nfe: int, samples: int, out: str | os.PathLike | None = None, checkpoint: str = "qm9") -> dict:
     """One fresh ``morphogen graphs sample`` process at one thread (the check's command, the model's default seed):
-    its sampling.json and peak RSS."""
-    with tempfile.TemporaryDirectory(prefix="graphs_speed_") as out:
+    its sampling.json and peak RSS. ``out``: keep the samples folder there (default: a temporary folder)."""
+    with tempfile.TemporaryDirectory(prefix="graphs_speed_") as tmp:
+        out = str(out or tmp)
         script = Path(sys.executable).parent / "morphogen"  # the console script the check calls
         cmd = ([str(script)] if script.is_file() else [sys.executable, "-m", "morphogen.cli.main"]) + [
-            "graphs", "sample", "--checkpoint", "qm9", "--num-samples", str(samples), "--steps", str(nfe), "--out", out]
+            "graphs", "sample", "--checkpoint", checkpoint, "--num-samples", str(samples), "--steps", str(nfe),
+            "--out", out]
         env = dict(os.environ, MORPHOGEN_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         t0 = time.time()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

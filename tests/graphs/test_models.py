@@ -99,6 +99,39 @@ def test_s4_recovers_gaussian_with_exact_score(schedule):
     assert float(run(0.7).fields["x"].std()) < 0.8 * s
 
 
+def test_s4_final_denoise_is_tweedie_at_the_end():
+    """final="denoise": one more evaluation (NFE = steps + 1) at the last mean, returning E[x1 | x] = x + sigma^2 s.
+    With the exact score of N(mu, s^2) data under VE noise that ends at sigma_min, the chain ends near
+    N(mu, s^2 + sigma_min^2) and the denoised sample has std s^2 / sqrt(s^2 + sigma_min^2)."""
+    from morphogen.processes import GaussianProcess, JointProcess
+    from morphogen.samplers import get_sampler
+    from morphogen.schedules import VE
+
+    mu, s, smin = 1.0, 0.3, 0.4
+    sched = VE(sigma_min=smin, sigma_max=3.0, eps=1e-4)
+    joint = JointProcess({"x": GaussianProcess(sched)})
+
+    class Oracle:
+        prediction_kinds = {"x": "score"}
+
+        def __call__(self, state, condition=None, drop_condition=None):
+            st = state["x"]
+            return {"x": -(st.value - mu) / (s * s + sched.sigma(st.t)[:, None] ** 2)}
+
+    def run(final):
+        return get_sampler("s4", steps=200, snr=0.2, scale_eps=1.0, final=final).sample(
+            joint, Oracle(), {"x": (4000, 1)}, generator=torch.Generator().manual_seed(0))
+
+    plain, den = run("mean"), run("denoise")
+    assert plain.nfe == 200 and den.nfe == 201
+    end = (s * s + smin * smin) ** 0.5
+    assert abs(float(plain.fields["x"].std()) - end) < 0.05 * end
+    assert abs(float(den.fields["x"].std()) - s * s / end) < 0.05 * s * s / end
+    assert abs(float(den.fields["x"].mean()) - mu) < 0.02
+    with pytest.raises(ValueError, match="final"):
+        get_sampler("s4", final="other")
+
+
 def test_s4_langevin_step_is_gdss_score_norm_rule():
     """GDSS's S4: e = 2 alpha (snr ||z|| / ||s||)^2 with both norms over each sample, averaged over the batch."""
     from morphogen.graphs.samplers.s4 import S4Solver, langevin_step_size

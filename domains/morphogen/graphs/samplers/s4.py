@@ -16,6 +16,10 @@ Per step from t to t + h, with ONE network evaluation (the score at t is reused 
     4. the second half step as in 2; its mean is kept as the noise-free estimate returned at the end
        (GDSS's ``noise_removal``).
 
+``final="denoise"`` instead ends with one more network evaluation at that noise-free mean, at the grid's end, and
+returns the data estimate it implies (Tweedie's formula for a score network: x + sigma^2 s); NFE = steps + 1.
+GDSS ends with the mean (``final="mean"``, the default).
+
 Step 2 inverts the forward transition from t, which needs alpha(t) > 0: S4 applies to score SDEs (VP, sub-VP, VE),
 not to flow matching, whose prior (alpha(0) = 0) keeps nothing of the data; such a field is refused before sampling.
 """
@@ -31,6 +35,7 @@ from morphogen.samplers.base import IncompatibleSamplerError, Sampler
 from morphogen.samplers.predictor_corrector import langevin_step_size as core_step_size
 
 STEP_RULES = ("score_norm", "noise_norm")
+FINALS = ("mean", "denoise")
 
 
 def _half_transition(process, st, t_from, t_to, generator):
@@ -57,14 +62,20 @@ def langevin_step_size(score: Tensor, noise: Tensor, snr: float, alpha: Tensor, 
 
 class S4Solver(Sampler):
     """GDSS's S4 sampler. Args: steps (network evaluations), snr, scale_eps (noise scale of the corrector),
-    step_rule ("score_norm", GDSS's, or "noise_norm", see the module docstring), grid."""
+    step_rule ("score_norm", GDSS's, or "noise_norm", see the module docstring), grid, final ("mean": the last
+    update's noise-free mean, GDSS's noise removal; "denoise": one more evaluation there, NFE = steps + 1)."""
 
     name: ClassVar[str] = "s4"
     requires: ClassVar[frozenset[str]] = frozenset({"gaussian", "langevin"})
 
     def __init__(self, steps: int = 1000, snr: float = 0.2, scale_eps: float = 0.7, step_rule: str = "score_norm",
-                 grid: str = "uniform"):
+                 grid: str = "uniform", final: str = "mean"):
         super().__init__(steps, grid)
+        if final not in FINALS:
+            raise ValueError(f"final must be one of {FINALS}, got '{final}'")
+        self.final = final
+        if final == "denoise":  # all steps are updates, then one evaluation at the last update's mean
+            self.final_rule = "evaluate"
         if step_rule not in STEP_RULES:
             raise ValueError(f"step_rule must be one of {STEP_RULES}, got '{step_rule}' (model files of earlier "
                              f"versions that say 'gdss' or 'song' are read by morphogen.graphs.legacy)")
@@ -109,7 +120,13 @@ class S4Solver(Sampler):
             mean, xs = _half_transition(proc, st.with_value(apply_mask(xs, st.mask)), th, self._t(st, t_next), gen)
             means[k] = mean
             new[k] = st.with_value(xs, t=self._t(st, t_next))
+        ctx.memory["updates"] = ctx.memory.get("updates", 0) + 1
+        if self.final == "denoise" and ctx.memory["updates"] == self.steps:  # evaluated next at the mean
+            new = {k: st.with_value(means[k]) for k, st in new.items()}
         return new
 
     def _finish(self, ctx, state, pred):
-        return dict(ctx.memory["means"])
+        if pred is None:
+            return dict(ctx.memory["means"])
+        return {k: apply_mask(ctx.joint[k].convert(st.value, st.t, pred[k], ctx.kinds[k], "x1"), st.mask)
+                for k, st in state.items()}
