@@ -160,6 +160,30 @@ def test_train_bundle_learns_and_resumes(tmp_path):
     assert res2.steps == 160
 
 
+def test_export_raw_or_ema_weights_from_a_training_checkpoint(tmp_path):
+    """export_ema writes the EMA weights by default and the live ones with weights="raw" (GDSS samples QM9 with its
+    raw weights), each tensor for tensor as the checkpoint holds them."""
+    from morphogen.train.checkpoint import export_ema, load_model, load_training_checkpoint
+    from morphogen.train.data import TensorFieldDataset
+    from morphogen.train.entry import TrainData, train_bundle
+    from morphogen.train.options import TrainOptions
+
+    x = torch.randn(128, 2)
+    cfg = TrainConfig(batch_size=32, lr=0.01, max_steps=12, ema_decay=0.9, log_every_n_steps=5)
+    train_bundle(_bundle(steps=4), TrainData(TensorFieldDataset({"x": x})), cfg, tmp_path / "run",
+                 TrainOptions(accelerator="cpu", progress=False))
+    ckpt = tmp_path / "run" / "run" / "checkpoints" / "last.ckpt"
+    sd = load_training_checkpoint(ckpt)["state_dict"]
+    for which, prefix in (("ema", "ema.shadow."), ("raw", "denoiser.")):
+        weights, _ = load_model(export_ema(ckpt, tmp_path / f"{which}.safetensors", weights=which))
+        ref = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
+        assert weights.keys() == ref.keys() and all(torch.equal(weights[k], ref[k]) for k in ref)
+        assert load(tmp_path / f"{which}.safetensors").sample({"x": (3, 2)}).fields["x"].shape == (3, 2)
+    assert not all(torch.equal(sd["ema.shadow." + k], sd["denoiser." + k]) for k in ref)
+    with pytest.raises(ValueError, match="weights"):
+        export_ema(ckpt, tmp_path / "x.safetensors", weights="other")
+
+
 def test_train_options_checked():
     from morphogen.train.options import TrainOptions
 

@@ -70,10 +70,15 @@ def load_training_checkpoint(path: str | os.PathLike, map_location: str | torch.
     return ckpt
 
 
-def export_ema(ckpt_path: str | os.PathLike, out_path: str | os.PathLike) -> Path:
-    """Turn a training checkpoint into a shipped model: the EMA denoiser weights (or the live ones) + config."""
+def export_ema(ckpt_path: str | os.PathLike, out_path: str | os.PathLike, weights: str = "ema") -> Path:
+    """Turn a training checkpoint into a shipped model: the EMA denoiser weights (or the live ones where the run kept
+    no EMA) + config. ``weights="raw"``: the live (optimised) weights even where an EMA exists (GDSS samples QM9
+    with them, ``use_ema: False``)."""
+    if weights not in ("ema", "raw"):
+        raise ValueError(f"weights must be 'ema' or 'raw', got '{weights}'")
     ckpt = load_training_checkpoint(ckpt_path)
     sd = ckpt["state_dict"]
-    prefix = "ema.shadow." if any(k.startswith("ema.shadow.") for k in sd) else "denoiser."
-    weights = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
-    return save_model(out_path, weights, ckpt.get("morphogen_config", {}))
+    has_ema = any(k.startswith("ema.shadow.") for k in sd)
+    prefix = "ema.shadow." if has_ema and weights == "ema" else "denoiser."
+    state = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
+    return save_model(out_path, state, ckpt.get("morphogen_config", {}))
