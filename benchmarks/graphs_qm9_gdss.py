@@ -16,6 +16,8 @@ against the whole QM9 test split (GDSS's test indices).
     python benchmarks/graphs_qm9_gdss.py --nfe 50,100,200,1000 --samples 2000 \\
         --gdss "python DRIVER --samples {samples} --steps {nfe} --record {record} --smiles {smiles}"
     python benchmarks/graphs_qm9_gdss.py --nfe 200 --checkpoint runs/qm9/raw.safetensors --label raw --tag _raw
+    python benchmarks/graphs_qm9_gdss.py --gdss-dir DIR   # GDSS's samples drawn earlier by the driver:
+                                                          # DIR/s4_{nfe}.smi and DIR/records.json
 
 Writes benchmarks/results/graphs_qm9_gdss{TAG}.{json,md}.
 """
@@ -66,12 +68,16 @@ def main() -> None:
     from graphs_speed import gdss_records, run_ours
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--nfe", default="50,100,200,1000")
+    ap.add_argument("--nfe", default="50,100,200,1000:500",
+                    help="NFE[:samples],... (samples default --samples)")
     ap.add_argument("--samples", type=int, default=2000)
     ap.add_argument("--checkpoint", default="qm9")
     ap.add_argument("--label", default=None, help="our rows' name (default: the checkpoint)")
     ap.add_argument("--gdss", default=None, help="GDSS driver command ({samples} {nfe} {record} {smiles} filled in)")
     ap.add_argument("--gdss-records", type=Path, default=RECORDS)
+    ap.add_argument("--gdss-dir", type=Path, default=None,
+                    help="score GDSS samples drawn earlier: DIR/s4_{nfe}.smi with their records in DIR/records.json "
+                         "(their timing is then not from this run)")
     ap.add_argument("--note", default="")
     ap.add_argument("--tag", default="")
     a = ap.parse_args()
@@ -79,30 +85,44 @@ def main() -> None:
     scorer = Scorer()
     rows = []
     with tempfile.TemporaryDirectory(prefix="qm9_gdss_") as tmp:
-        for nfe in (int(v) for v in a.nfe.split(",")):
+        for part in a.nfe.split(","):
+            nfe, _, num = part.partition(":")
+            nfe, samples = int(nfe), int(num or a.samples)
             if a.gdss:
                 smi = Path(tmp) / f"gdss_{nfe}.smi"
                 before = len(gdss_records(a.gdss_records))
-                subprocess.run(shlex.split(a.gdss.format(samples=a.samples, nfe=nfe, record=a.gdss_records,
+                subprocess.run(shlex.split(a.gdss.format(samples=samples, nfe=nfe, record=a.gdss_records,
                                                          smiles=smi)), check=True)
                 rec = gdss_records(a.gdss_records)[before:][-1]
                 row = {"system": "GDSS public checkpoint", "sampler": rec.get("predictor", "S4"), "nfe": rec["nfe"],
-                       "samples": a.samples, "samples_per_second": rec["samples_per_second"],
+                       "samples": samples, "samples_per_second": rec["samples_per_second"],
                        "peak_rss_mib": rec["peak_rss_mib"], "record": rec, **scorer(smi)}
+                rows.append(row)
+                print(json.dumps({k: row[k] for k in ("system", "nfe", *METRICS)}), flush=True)
+            elif a.gdss_dir:
+                recs = [r for r in gdss_records(a.gdss_dir / "records.json")
+                        if r["nfe"] == nfe and r["samples"] == samples and r.get("predictor", "S4") == "S4"]
+                if not recs:
+                    raise SystemExit(f"{a.gdss_dir / 'records.json'}: no S4 record of {samples} samples at NFE {nfe}")
+                row = {"system": "GDSS public checkpoint (drawn earlier)", "sampler": "S4", "nfe": nfe,
+                       "samples": samples, "samples_per_second": recs[-1]["samples_per_second"],
+                       "peak_rss_mib": recs[-1]["peak_rss_mib"], "record": recs[-1],
+                       **scorer(a.gdss_dir / f"s4_{nfe}.smi")}
                 rows.append(row)
                 print(json.dumps({k: row[k] for k in ("system", "nfe", *METRICS)}), flush=True)
             out = Path(tmp) / f"ours_{nfe}"
             t0 = time.time()
-            ours = run_ours(nfe, a.samples, out, a.checkpoint)
+            ours = run_ours(nfe, samples, out, a.checkpoint)
             info = json.loads((out / "sampling.json").read_text())
             row = {"system": a.label or f"ours, {a.checkpoint}", "sampler": info["sampler"], "nfe": info["nfe_per_sample"],
-                   "samples": a.samples, "samples_per_second": ours["samples_per_second"],
+                   "samples": samples, "samples_per_second": ours["samples_per_second"],
                    "peak_rss_mib": ours["peak_rss_mib"], "process_seconds": time.time() - t0,
                    **scorer(out / "samples.smi")}
             rows.append(row)
             print(json.dumps({k: row[k] for k in ("system", "nfe", *METRICS)}), flush=True)
+    rec_file = a.gdss_dir / "records.json" if a.gdss_dir else a.gdss_records
     doc = {"command": command, "note": a.note, "machine": machine_info(), "n_test": len(scorer.ref),
-           "gdss_source": json.loads(a.gdss_records.read_text()).get("source") if a.gdss_records.is_file() else None,
+           "gdss_source": json.loads(rec_file.read_text()).get("source") if rec_file.is_file() else None,
            "rows": rows}
     res = ROOT / "results"
     (res / f"graphs_qm9_gdss{a.tag}.json").write_text(json.dumps(doc, indent=2) + "\n")
@@ -113,12 +133,12 @@ def main() -> None:
 def table(doc: dict) -> str:
     m = doc["machine"]
     lines = [f"Command: `{doc['command']}`", "",
-             f"QM9, {doc['rows'][0]['samples'] if doc['rows'] else '-'} samples per row, one thread, in one run; "
+             "QM9, one thread; "
              f"metrics by one evaluator (ours, `graphs evaluate`'s) against the {doc['n_test']:,} test molecules.",
-             "", "| system | sampler | NFE | mol/s | peak RSS MiB | valid w/o corr. | connected | unique | novel | "
-             "NSPDK MMD | FCD |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "", "| system | sampler | NFE | samples | mol/s | peak RSS MiB | valid w/o corr. | connected | unique | novel | "
+             "NSPDK MMD | FCD |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(doc["rows"], key=lambda r: (r["nfe"], r["system"])):
-        lines.append(f"| {r['system']} | {r['sampler'].split(':')[0]} | {r['nfe']} | {r['samples_per_second']:.1f} | "
+        lines.append(f"| {r['system']} | {r['sampler'].split(':')[0]} | {r['nfe']} | {r['samples']} | {r['samples_per_second']:.1f} | "
                      f"{r['peak_rss_mib']:.0f} | {r['validity_without_correction']:.3f} | {r['connected']:.3f} | "
                      f"{r['uniqueness']:.3f} | {r['novelty']:.3f} | {r['nspdk_mmd']:.4f} | {r['fcd']:.2f} |")
     lines += ["", "Validity without correction allows fragments (GDSS's protocol); connected = valid without "
