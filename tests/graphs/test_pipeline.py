@@ -28,8 +28,9 @@ def test_shipped_qm9_loads_by_name_and_round_trips(tmp_path):
     assert set(m.process.processes) == {"X", "A"} and m.denoiser.prediction_kinds == {"X": "score", "A": "score"}
     assert m.sampler.name == "s4" and m.sampler.steps == 200
     assert (m.sampler.snr, m.sampler.scale_eps, m.sampler.step_rule) == (0.2, 0.7, "score_norm")
-    assert m.metadata.preset == "qm9" and m.metadata.steps_trained == 3388 and m.metadata.format_version == 1
-    assert m.metadata.notes["sampler_in_the_old_file"]["args"]["steps"] == 1000
+    assert m.metadata.preset == "qm9" and m.metadata.steps_trained == 34_800 and m.metadata.format_version == 1
+    assert m.metadata.notes["data"]["test_index"] == "valid_idx_qm9.json"
+    assert "--preset qm9" in m.metadata.notes["trained"]
     assert m.feature_names == ["C", "N", "O", "F"] and m.max_nodes == 9 and m.molecules
     assert len(m.node_count_hist) == 10 and sum(m.node_count_hist) == 117_917
     assert m.to("cpu") is m and m.device == torch.device("cpu")
@@ -102,7 +103,7 @@ def test_sample_uses_the_models_default_sampler(tmp_path):
     r = CliRunner().invoke(_app(), ["sample", "--checkpoint", "qm9", "--num-samples", "3", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
     info = json.loads((tmp_path / "sampling.json").read_text())
-    assert info["sampler"] == "s4:steps=200,snr=0.2,scale_eps=0.7,step_rule=score_norm,grid=uniform"
+    assert info["sampler"] == "s4:steps=200,snr=0.2,scale_eps=0.7,step_rule=score_norm,grid=uniform,final=mean"
     assert info["nfe_per_sample"] == 200 and info["device"] == "cpu"
     assert len((tmp_path / "samples.smi").read_text().split("\n")) == 4  # three lines and the final newline
     r = CliRunner().invoke(_app(), ["sample", "--checkpoint", "qm9", "--out", str(tmp_path), "--sampler", "bfn"])
