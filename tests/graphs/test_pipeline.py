@@ -27,7 +27,7 @@ def test_shipped_qm9_loads_by_name_and_round_trips(tmp_path):
     assert isinstance(m, GraphModel) and m.domain == "graphs" and m.source.name == "qm9.safetensors"
     assert set(m.process.processes) == {"X", "A"} and m.denoiser.prediction_kinds == {"X": "score", "A": "score"}
     assert m.sampler.name == "s4" and m.sampler.steps == 200
-    assert (m.sampler.snr, m.sampler.scale_eps, m.sampler.step_rule) == (0.2, 0.7, "score_norm")
+    assert (m.sampler.snr, m.sampler.scale_eps, m.sampler.step_rule) == (0.3, 0.7, "score_norm")
     assert m.metadata.preset == "qm9" and m.metadata.steps_trained == 34_800 and m.metadata.format_version == 1
     assert m.metadata.notes["data"]["test_index"] == "valid_idx_qm9.json"
     assert "--preset qm9" in m.metadata.notes["trained"]
@@ -43,7 +43,7 @@ def test_shipped_qm9_loads_by_name_and_round_trips(tmp_path):
     s1, s2 = m.generate(6, steps=4, seed=3, batch_size=4), c.generate(6, steps=4, seed=3, batch_size=4)
     assert s1.x.shape == (6, 9, 4) and s1.adj.shape == (6, 9, 9) and s1.mask.shape == (6, 9) and s1.nfe == 4
     assert torch.equal(s1.x, s2.x) and torch.equal(s1.adj, s2.adj) and torch.equal(s1.mask, s2.mask)
-    assert str(s1.sampler).startswith("s4:steps=4,snr=0.2,scale_eps=0.7")
+    assert str(s1.sampler).startswith("s4:steps=4,snr=0.3,scale_eps=0.7")
 
 
 def test_old_format_files_load_through_the_legacy_hook(tmp_path):
@@ -103,7 +103,7 @@ def test_sample_uses_the_models_default_sampler(tmp_path):
     r = CliRunner().invoke(_app(), ["sample", "--checkpoint", "qm9", "--num-samples", "3", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
     info = json.loads((tmp_path / "sampling.json").read_text())
-    assert info["sampler"] == "s4:steps=200,snr=0.2,scale_eps=0.7,step_rule=score_norm,grid=uniform,final=mean"
+    assert info["sampler"] == "s4:steps=200,snr=0.3,scale_eps=0.7,step_rule=score_norm,grid=uniform,final=mean"
     assert info["nfe_per_sample"] == 200 and info["device"] == "cpu"
     assert len((tmp_path / "samples.smi").read_text().split("\n")) == 4  # three lines and the final newline
     r = CliRunner().invoke(_app(), ["sample", "--checkpoint", "qm9", "--out", str(tmp_path), "--sampler", "bfn"])
