@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-SHIPPED = {"qm9": "graphs", "perov_5": "crystals", "carbon_24": "crystals", "chorales": "music", "hc18": "medical"}
+SHIPPED = {"qm9": "graphs", "perov_5": "crystals", "carbon_24": "crystals", "chorales": "music", "hc18": "medical",
+           "nmr": "spectra"}
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))

@@ -24,6 +24,8 @@ CASES = {
                                           "renoise, best of 2"]),
     "music": (False, ["music21"], 5, ["held-out chorales", "chord_share", "NLL bound"]),
     "medical": (True, ["monai"], 5, ["Dice", "HD95", "head circumference", "phantoms (generated, not HC18)"]),
+    "spectra": (True, ["rdkit", "tblite"], 6, ["top-1", "Tanimoto top-1", "closed-shell",
+                                               "retrieval, formula known (all 94)"]),
 }
 
 

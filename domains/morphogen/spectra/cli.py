@@ -114,7 +114,9 @@ def evaluate(
     typer.echo(json.dumps({k: v for k, v in res.items() if k not in ("candidates", "truth")}, indent=1))
 
 
-plugin = DomainPlugin(name="spectra", app=app,
+CHECKPOINT_DIR = Path(__file__).parent / "checkpoints"
+
+plugin = DomainPlugin(name="spectra", app=app, checkpoint_dir=CHECKPOINT_DIR,
                       summary="Spectra: structure elucidation from spectra (DiffSpectra); GFN2-xTB IR spectrum sets.")
 
 if __name__ == "__main__":
