@@ -152,7 +152,7 @@ def write_tables(result: dict, command: str, tag: str = "") -> None:
     (out / f"graphs_speed{tag}.json").write_text(json.dumps({"command": command, **result}, indent=2) + "\n")
     m = result["machine"]
     lines = [f"Command: `{command}`", "",
-             f"QM9 sampling at one thread, shipped `qm9` model (its default S4, 200 steps; the corrector's snr does not change the cost) beside GDSS's public code (its "
+             "QM9 sampling at one thread, shipped `qm9` model (its default S4 sampler) beside GDSS's public code (its "
              "S4 solver, public QM9 checkpoint); each row the median of its runs.",
              "",
              "| NFE | samples | ours mol/s | GDSS mol/s | ours / GDSS | ours peak RSS (MiB) | GDSS peak RSS (MiB) |",
@@ -171,7 +171,8 @@ def write_tables(result: dict, command: str, tag: str = "") -> None:
     lines += ["", "Ours: `morphogen graphs sample --checkpoint qm9 --num-samples S --steps NFE --out D` in a fresh "
               "process, MORPHOGEN_THREADS=1; mol/s is `samples_per_second` of D/sampling.json, which times "
               f"{result['rows'][0]['ours'][0]['timed'] if result['rows'] and result['rows'][0]['ours'] else '-'}. "
-              "Peak RSS: the whole process (its VmHWM, polled every 0.1 s; not ru_maxrss, which a child inherits from its parent at the fork).",
+              "Peak RSS: the whole process (its VmHWM, polled every 0.1 s; not ru_maxrss, which a child inherits "
+              "from its parent at the fork).",
               f"GDSS: {' '.join((result['gdss_description'] or '-').split())}",
               f"Source: {result['gdss_source'] or '-'}.",
               "",

@@ -256,7 +256,7 @@ def _write_pictures(out, recs, results, top: int) -> None:
     from rdkit import Chem
     from rdkit.Chem import Draw
 
-    from morphogen.utils.outputs import write_output
+    from morphogen.utils.outputs import atomic_bytes
 
     for rec, res in zip(recs, results):
         mols, legends = [], []
@@ -268,6 +268,8 @@ def _write_pictures(out, recs, results, top: int) -> None:
             legends.append(f"#{c.rank} ({c.count}/{res.samples})")
         if not mols:
             continue
-        img = Draw.MolsToGridImage(mols, molsPerRow=len(mols), subImgSize=(220, 200), legends=legends)
+        # returnPNG: bytes, also inside Jupyter, where RDKit swaps the PIL image for an IPython one without .save
+        png = Draw.MolsToGridImage(mols, molsPerRow=len(mols), subImgSize=(220, 200), legends=legends,
+                                   returnPNG=True)
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(res.id))
-        write_output(out / f"{safe}.png", lambda tmp, img=img: img.save(tmp, format="PNG"))
+        atomic_bytes(out / f"{safe}.png", png if isinstance(png, bytes) else png.data)
