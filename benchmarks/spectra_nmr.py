@@ -2,8 +2,10 @@
 
 The held-out molecules are the test split of the `nmrshiftdb2` preset (split by InChIKey connectivity layer, seed 0;
 molecules of at most 9 heavy atoms, all C, N, O or F). Scored as `morphogen spectra evaluate` scores: top-k by the
-connectivity layer, ranked (candidates by agreement of the samples) and any-of-k-samples (DiffSpectra's protocol),
-validity, mean top-1 Tanimoto.
+connectivity layer, ranked (plausible candidates first, then by the shift predictor's error, `elucidate`'s default,
+or by agreement of the samples: both rankings of the same samples are rows) and any-of-k-samples (DiffSpectra's
+protocol), validity, mean top-1 Tanimoto. One sampling run of K candidates gives the rows of every k <= K (its
+first k samples).
 
 Rows (run separately, merged into benchmarks/results/spectra_nmr.json; the .md is rewritten from all rows):
 
@@ -12,6 +14,12 @@ Rows (run separately, merged into benchmarks/results/spectra_nmr.json; the .md i
 
     python benchmarks/spectra_nmr.py --row retrieval
     python benchmarks/spectra_nmr.py --row model --checkpoint nmr --num-samples 10 50 --steps 100
+
+or score a run of the CLI (the row's command names all three steps):
+
+    python benchmarks/spectra_nmr.py --write-inputs test.jsonl
+    morphogen spectra elucidate --checkpoint nmr --spectra test.jsonl --num-samples 50 --steps 50 --formula-known --out D
+    python benchmarks/spectra_nmr.py --row model --from D --num-samples 1 10 50
 """
 from __future__ import annotations
 
@@ -92,10 +100,63 @@ def _metrics(ev: dict) -> dict:
     return keep
 
 
+def _rerank_rows(folder: Path, truth: Path, samples_list, label: str, command: str) -> list[dict]:
+    """Rows for the first k samples of an `elucidate` output (k in ``samples_list``, at most its K), ranked two
+    ways: by the shift predictor (the default of `elucidate`) and by agreement of the samples."""
+    from rdkit import Chem, RDLogger
+
+    from morphogen.spectra.elucidation import CANDIDATE_COLUMNS, rank, shift_error
+    from morphogen.spectra.evaluation import evaluate_folder
+    from morphogen.spectra.shifts import load_shift_predictor
+
+    RDLogger.DisableLog("rdApp.*")
+    info = json.loads((folder / "elucidation.json").read_text())
+    K = int(info["num_samples"])
+    samples: dict[str, list[str]] = {}
+    with open(folder / "samples.csv", newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            samples.setdefault(r["id"], []).append(r["smiles"])
+    measured = {}
+    for line in truth.read_text().splitlines():
+        rec = json.loads(line)
+        measured[str(rec["id"])] = (rec.get("nmr_13c"), rec.get("nmr_1h"))
+    predictor = load_shift_predictor()
+    rows = []
+    for k in sorted({min(int(k), K) for k in samples_list}):
+        for ranking in ("shifts", "count"):
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp)
+                cand = [CANDIDATE_COLUMNS]
+                samp = [("id", "sample", "smiles")]
+                for i, smis in samples.items():
+                    first = smis[:k]
+                    mols = [Chem.AddHs(Chem.MolFromSmiles(x)) if x and Chem.MolFromSmiles(x) is not None else None
+                            for x in first]
+                    c13, h1 = measured[i]
+                    errors = None
+                    if ranking == "shifts":
+                        def errors(smi, c13=c13, h1=h1):
+                            return [shift_error(p, c13, h1) for p in predictor.predict(smi)]
+                    for c in rank(mols, k, errors):
+                        cand.append((i, c.rank, c.smiles, f"{c.score:.4f}", c.count, int(c.plausible),
+                                     "" if c.shift_error is None else f"{c.shift_error:.3f}"))
+                    samp += [(i, n, x) for n, x in enumerate(first)]
+                for name, table in (("candidates.csv", cand), ("samples.csv", samp)):
+                    with open(out / name, "w", newline="", encoding="utf-8") as fh:
+                        csv.writer(fh, lineterminator="\n").writerows(table)
+                ev = evaluate_folder(out, truth)
+            rows.append({"row": "model", "label": label, "formula_known": bool(info["formula_known"]),
+                         "candidates": k, "steps": int(info["nfe_per_sample"]), "ranking": ranking,
+                         "nfe": int(info["nfe_per_sample"]) * k, "n": len(samples),
+                         "molecules_per_second": info["molecules_per_second"] if k == K else None,
+                         "command": command, **_metrics(ev)})
+    return rows
+
+
 def row_model(checkpoint: str, test, samples_list, steps_list, formulas) -> list[dict]:
+    """Sample max(samples_list) candidates per molecule once per (formula, steps); smaller k are the first k."""
     from morphogen.bundle.store import load
     from morphogen.spectra.elucidation import run_elucidation
-    from morphogen.spectra.evaluation import evaluate_folder
 
     model = load(checkpoint, domain="spectra")
     rows = []
@@ -103,14 +164,14 @@ def row_model(checkpoint: str, test, samples_list, steps_list, formulas) -> list
         truth = write_records(test, Path(tmp) / "test.jsonl")
         for known in formulas:
             for steps in steps_list:
-                for k in samples_list:
-                    out = Path(tmp) / f"m-{known}-{steps}-{k}"
-                    info = run_elucidation(model, truth, out, k, known, steps)
-                    ev = evaluate_folder(out, truth)
-                    rows.append({"row": "model", "label": checkpoint, "formula_known": known, "candidates": k,
-                                 "steps": steps, "nfe": info["nfe_per_sample"] * k, "n": len(test),
-                                 "molecules_per_second": info["molecules_per_second"], **_metrics(ev)})
+                out = Path(tmp) / f"m-{known}-{steps}"
+                run_elucidation(model, truth, out, max(samples_list), known, steps)
+                rows += _rerank_rows(out, truth, samples_list, checkpoint, _command())
     return rows
+
+
+def _command() -> str:
+    return "python benchmarks/spectra_nmr.py " + " ".join(sys.argv[1:])
 
 
 def _fmt(v, nd=3):
@@ -120,18 +181,22 @@ def _fmt(v, nd=3):
 def write_table(rows: list[dict]) -> str:
     lines = ["# NMRShiftDB2 held-out molecules from measured 13C + 1H shifts", "",
              "Test split of the `nmrshiftdb2` preset (by connectivity layer, seed 0; <= 9 heavy atoms of C, N, O, F). "
-             "Top-k: the connectivity layer of the InChIKey; ranked = candidates ordered by how many samples agree, "
+             "Top-k: the connectivity layer of the InChIKey. Ranking: plausible candidates (connected, closed-shell, "
+             "neutral) first, then `shifts` = by the error of their predicted 13C / 1H lists (the shift predictor, "
+             "benchmarks/results/spectra_shifts.md; `elucidate`'s default) or `count` = by how many samples agree. "
              "any-of-k = one of the first k samples (DiffSpectra's protocol). NFE = network evaluations per molecule "
-             "(steps x candidates).", "",
-             "| model | formula | steps | candidates | NFE | top-1 | top-3 | top-10 | any-of-k top-1 | any-of-k top-10 "
-             "| validity | Tanimoto top-1 | mol/s | n | command |", "|" + "---|" * 15]
+             "(steps x candidates). Rows of k below the sampled K rank the first k samples of that run; mol/s is "
+             "given where k = K.", "",
+             "| model | formula | steps | candidates | ranking | NFE | top-1 | top-3 | top-10 | any-of-k top-1 | "
+             "any-of-k top-10 | validity | Tanimoto top-1 | mol/s | n | command |", "|" + "---|" * 16]
     for r in rows:
         lines.append(f"| {r['label']} | {'known' if r['formula_known'] else 'unknown'} | {_fmt(r.get('steps'))} | "
-                     f"{r['candidates']} | {r['nfe']} | {_fmt(r.get('top1'))} | {_fmt(r.get('top3'))} | "
+                     f"{r['candidates']} | {r.get('ranking', 'count')} | {r['nfe']} | {_fmt(r.get('top1'))} | "
+                     f"{_fmt(r.get('top3'))} | "
                      f"{_fmt(r.get('top10'))} | {_fmt(r.get('top1_any_of_samples'))} | "
                      f"{_fmt(r.get('top10_any_of_samples'))} | "
                      f"{_fmt(r.get('validity'))} | {_fmt(r.get('top1_tanimoto'))} | "
-                     f"{_fmt(r.get('molecules_per_second'), 2)} | {r['n']} | `{r['machine']['command']}` |")
+                     f"{_fmt(r.get('molecules_per_second'), 2)} | {r['n']} | `{r.get('command') or r['machine']['command']}` |")
     lines += ["", "Retrieval answers only with training molecules: against a split by structure its exact top-k is 0 "
                   "by construction; its Tanimoto says how close the nearest known molecules are.",
               "", "Machines: benchmarks/results/spectra_nmr.json (each row's `machine`)."]
@@ -147,12 +212,34 @@ def main() -> None:
     ap.add_argument("--formula", choices=["both", "known", "unknown"], default="both")
     ap.add_argument("--limit", type=int, default=None, help="first N test molecules (quick checks; not for results)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--write-inputs", type=Path, default=None, help="write the test molecules as an `elucidate` "
+                    "input file and stop")
+    ap.add_argument("--from", dest="source", type=Path, nargs="+", default=None,
+                    help="score these `elucidate` outputs of the --write-inputs file instead of sampling (the row's "
+                         "command names both steps)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     train, test = split(a.limit)
+    if a.write_inputs is not None:
+        write_records(test, a.write_inputs)
+        print(f"{len(test)} test molecules: {a.write_inputs}")
+        return
     formulas = {"both": (False, True), "known": (True,), "unknown": (False,)}[a.formula]
-    rows = row_retrieval(train, test) if a.row == "retrieval" else \
-        row_model(a.checkpoint, test, a.num_samples, a.steps, formulas)
+    if a.source:
+        rows = []
+        with tempfile.TemporaryDirectory() as tmp:
+            truth = write_records(test, Path(tmp) / "test.jsonl")
+            for src in a.source:
+                info = json.loads((src / "elucidation.json").read_text())
+                cmd = (f"python benchmarks/spectra_nmr.py --write-inputs T; morphogen spectra elucidate --checkpoint "
+                       f"{a.checkpoint} --spectra T --num-samples {info['num_samples']} --steps "
+                       f"{info['nfe_per_sample']}{' --formula-known' if info['formula_known'] else ''} --out D; "
+                       f"python benchmarks/spectra_nmr.py --row model --from D --num-samples "
+                       + " ".join(map(str, a.num_samples)))
+                rows += _rerank_rows(src, truth, a.num_samples, a.checkpoint, cmd)
+    else:
+        rows = row_retrieval(train, test) if a.row == "retrieval" else \
+            row_model(a.checkpoint, test, a.num_samples, a.steps, formulas)
     info = machine_info()
     for r in rows:
         r["machine"] = info
@@ -162,11 +249,12 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{NAME}.json"
     old = json.loads(path.read_text())["rows"] if path.is_file() else []
-    key = lambda r: (r["row"], r["label"], r["formula_known"], r.get("steps"), r["candidates"])  # noqa: E731
+    key = lambda r: (r["row"], r["label"], r["formula_known"], r.get("steps"), r["candidates"],  # noqa: E731
+                     r.get("ranking", "count"))
     merged = {key(r): r for r in old}
     merged.update({key(r): r for r in rows})
     allrows = sorted(merged.values(), key=lambda r: (r["row"] != "retrieval", r["label"], r["formula_known"],
-                                                      r.get("steps") or 0, r["candidates"]))
+                                                      r.get("steps") or 0, r["candidates"], r.get("ranking", "count")))
     from morphogen.utils.outputs import atomic_json, atomic_text
 
     atomic_json(path, {"rows": allrows})

@@ -63,3 +63,25 @@ def test_charged_groups_come_back_from_kekule_bonds(smiles):
     f = featurize(m)
     mol = assemble(f["atoms"].numpy(), f["bonds"].numpy(), f["pos"].numpy(), m.num_atoms)
     assert canonical(mol) == Chem.MolToSmiles(Chem.MolFromSmiles(smiles))
+
+
+def test_rank_puts_plausible_first_then_shift_error():
+    from rdkit import Chem
+
+    mols = {s: Chem.AddHs(Chem.MolFromSmiles(s)) for s in ("CCO", "COC", "C[CH2]", "CC.O")}
+    samples = [mols["C[CH2]"]] * 3 + [mols["CC.O"]] * 2 + [mols["COC"]] * 2 + [mols["CCO"]]
+    by_score = rank(samples, k=8)
+    assert [(c.smiles, c.plausible) for c in by_score] == [("COC", True), ("CCO", True), ("[CH2]C", False),
+                                                          ("CC.O", False)]
+    errs = {"CCO": 1.5, "COC": 4.0, "[CH2]C": 0.1, "CC.O": 0.2}
+    by_error = rank(samples, k=8, errors=lambda smis: [errs[s] for s in smis])
+    assert [c.smiles for c in by_error] == ["CCO", "COC", "[CH2]C", "CC.O"]
+    assert by_error[0].shift_error == 1.5 and by_error[0].count == 1 and by_error[0].score == pytest.approx(1 / 8)
+
+
+def test_shift_error():
+    from morphogen.spectra.elucidation import H_WEIGHT, MISSING_C13, shift_error
+
+    assert shift_error(([10.0, 20.0], [1.0]), [11.0, 22.0], [1.5]) == pytest.approx(1.5 + H_WEIGHT * 0.5)
+    assert shift_error(([10.0, 20.0], [1.0]), [10.0, 20.0, 30.0], None) > MISSING_C13
+    assert shift_error(None, [10.0], None) == float("inf")

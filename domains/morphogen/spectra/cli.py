@@ -55,6 +55,34 @@ def simulate(
 
 
 @app.command()
+def pack(
+    run: Path = typer.Option(..., "--run", help="A `spectra simulate` output folder."),
+    out: Path = typer.Option(..., "--out", help="The packed folder (numbered .npz shards of the modes, settings.json, "
+                             "failed.csv); a shard whose molecules are unchanged is not rewritten."),
+) -> None:
+    """Pack a simulated set compactly (modes only; the spectra are rebuilt on reading). A packed folder can be
+    given to `train --data` and `unpack` as it is."""
+    from morphogen.spectra.data.shards import pack as run_pack
+
+    c = run_pack(run, out)
+    typer.echo(f"{c['records']} records in {c['shards']} shard(s) ({c['written']} written), {c['failed']} failed "
+               f"molecules listed; {out}")
+
+
+@app.command()
+def unpack(
+    packed: Path = typer.Option(..., "--packed", help="A folder written by `spectra pack`."),
+    out: Path = typer.Option(..., "--out", help="An empty folder: spectra.jsonl, failed.csv, settings.json (resumable "
+                             "by `simulate --out`)."),
+) -> None:
+    """Write a packed set back as a `spectra simulate` folder, e.g. to resume computing it."""
+    from morphogen.spectra.data.shards import unpack as run_unpack
+
+    n = run_unpack(packed, out)
+    typer.echo(f"{n} records; {out / 'spectra.jsonl'}")
+
+
+@app.command()
 @train_command
 def train(
     request: TrainRequest,
@@ -79,9 +107,13 @@ def elucidate(
     num_samples: int = typer.Option(10, "--num-samples", min=1, max=1000, help="Candidates K sampled per record."),
     formula_known: bool = typer.Option(False, "--formula-known", help="Impose each record's formula (else only its "
                                        "atom count is given, as in DiffSpectra)."),
+    shifts: str = typer.Option("shifts", "--shifts", help="NMR records: the shift predictor whose predicted 13C / 1H "
+                               "lists rank the candidates (the shipped 'shifts', or a path); 'none' ranks by how many "
+                               "samples agree."),
 ) -> None:
-    """Elucidate structures: OUT/candidates.csv (id, rank, smiles, score), OUT/samples.csv, OUT/best.sdf (3-D),
-    a picture per id, OUT/elucidation.json last."""
+    """Elucidate structures: OUT/candidates.csv (id, rank, smiles, score, count, plausible, shift_error),
+    OUT/samples.csv, OUT/best.sdf (3-D), a picture per id, OUT/elucidation.json last. Candidates rank plausible
+    (connected, closed-shell, neutral) first, then NMR ones by predicted-shift error, others by agreement."""
     from morphogen.spectra.elucidation import OUTPUT_NAMES, run_elucidation
     from morphogen.utils.outputs import OutputError, check_not_inputs
     from morphogen.utils.threads import configure_threads
@@ -93,7 +125,8 @@ def elucidate(
     configure_threads()
     model = load_checkpoint(sampling.checkpoint, "spectra", device=sampling.device)
     info = run_elucidation(model, spectra, sampling.out, num_samples, formula_known, sampling.steps, sampling.sampler,
-                           sampling.batch_size or 256, sampling.seed)
+                           sampling.batch_size or 256, sampling.seed,
+                           shifts=None if shifts.lower() == "none" else shifts)
     typer.echo(f"{info['records']} record(s), {num_samples} samples each ({info['nfe_per_sample']} network "
                f"evaluations per sample), validity {info['validity']:.3f}; wrote {sampling.out / 'candidates.csv'}")
 

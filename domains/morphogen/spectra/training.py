@@ -22,14 +22,25 @@ def load_preset(name_or_path: str):
     return preset
 
 
+REPOSITORY = Path(__file__).resolve().parents[3]  # a source checkout: its data/ holds the packed sets we made
+
+
 def spectra_file(preset, data: str | Path | None) -> Path:
-    """``data`` if given, else the preset's ``data.spectra`` under the data root."""
+    """``data`` if given, else the preset's ``data.spectra``: under the repository when ``data.root`` is
+    ``repository`` (a set we computed and committed, e.g. ``data/qm9_ir``), else under the data root."""
     if data is not None:
         return Path(data)
     from morphogen.utils.resources import data_root
 
     p = Path(preset.data["spectra"])
-    return p if p.is_absolute() else data_root() / p
+    if p.is_absolute():
+        return p
+    if preset.data.get("root") == "repository":
+        if not (REPOSITORY / p).exists():
+            raise SpectraDataError(str(REPOSITORY / p), "not found: the packed set ships with a source checkout of "
+                                                        "the repository (or give --data)")
+        return REPOSITORY / p
+    return data_root() / p
 
 
 def test_ids(preset) -> set[int]:

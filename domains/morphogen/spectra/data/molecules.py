@@ -89,8 +89,13 @@ def check_ir(values, where: str) -> np.ndarray:
 
 def iter_spectra(path: str | Path) -> Iterator[tuple[str, dict]]:
     """``(where, record)`` of a JSON-lines spectra file (``.jsonl`` or ``.jsonl.gz``); a line that is not a JSON
-    object names its line."""
+    object names its line. A folder of `spectra pack` shards reads as the file it was packed from."""
     p = Path(path)
+    from morphogen.spectra.data.shards import is_packed, iter_packed
+
+    if is_packed(p):
+        yield from iter_packed(p)
+        return
     if not p.is_file():
         raise SpectraDataError(str(p), "no such file")
     with _open(p) as fh:
