@@ -130,3 +130,24 @@ def test_nmr_preset_trains_through_the_command(db, tmp_path):
 
     model = load(tmp_path / "run" / "model.safetensors", domain="spectra")
     assert model.modalities == ("c13", "h1") and model.metadata.notes["prior_molecules"] == 4
+
+
+def test_prior_molecules_get_predicted_spectra():
+    """data.prior_spectra: predicted gives each QM9 prior molecule the shipped predictor's lists (one 13C shift per
+    carbon, one 1H shift per hydrogen-bearing atom), and the dataset then carries them as spectral tokens."""
+    from rdkit import Chem
+
+    from morphogen.spectra.data.molecules import SpectraDataset
+    from morphogen.spectra.data.nmr import molecule_from_rdkit
+    from morphogen.spectra.shifts import load_shift_predictor, with_predicted_spectra
+
+    prior = [molecule_from_rdkit(Chem.MolFromSmiles(s), f"qm9:{k}", s, "prior") for k, s in enumerate(["CCO", "CC(C)=O"])]
+    done, n = with_predicted_spectra(prior, load_shift_predictor())
+    assert n == 2 and prior[0].c13 is None  # copies; the originals keep no spectra
+    assert len(done[0].c13) == 2 and len(done[0].h1) == 3 and done[0].extra["spectra"] == "predicted"
+    assert len(done[1].c13) == 3 and len(done[1].h1) == 2
+    carbonyl = max(done[1].c13)
+    assert 195 < carbonyl < 215  # acetone's C=O near 206 ppm; its methyls near 30
+    assert 20 < min(done[1].c13) < 40
+    item = SpectraDataset(done, modalities=("c13", "h1"))[1]
+    assert int(item["condition"]["c13_mask"].sum()) == 3 and int(item["condition"]["h1_mask"].sum()) == 2

@@ -428,3 +428,23 @@ def evaluate_shifts(net: ShiftNet, recs: Sequence[ShiftRecord], batch_size: int 
             _, a, b, c, d = batch_loss(net, recs[s:s + batch_size])
             ec, nc, eh, nh = ec + a, nc + b, eh + c, nh + d
     return ec / max(nc, 1), eh / max(nh, 1)
+
+
+def with_predicted_spectra(molecules, predictor: ShiftPredictor) -> tuple[list, int]:
+    """Copies of :class:`~morphogen.spectra.data.molecules.SpectrumMolecule` s without measured shifts given the
+    predictor's 13C (one per carbon) and 1H (one per hydrogen-bearing heavy atom) lists, marked
+    ``extra["spectra"] = "predicted"``; a molecule the predictor cannot read keeps none. Returns (molecules, how many
+    got spectra)."""
+    import dataclasses
+
+    preds = predictor.predict([m.smiles for m in molecules])
+    out, n = [], 0
+    for m, p in zip(molecules, preds):
+        if p is None or (m.c13 is not None or m.h1 is not None):
+            out.append(m)
+            continue
+        out.append(dataclasses.replace(m, c13=list(p[0]) or None, h1=list(p[1]) or None,
+                                       extra=dict(m.extra, spectra="predicted")))
+        n += 1
+    return out, n
+

@@ -105,6 +105,14 @@ def _nmr_data(preset, data, limit):
     held = {m.extra["key"] for m in parts["val"] + parts["test"]}
     n_prior = int(d.get("prior_molecules", 0)) if not limit else min(int(d.get("prior_molecules", 0)), limit)
     prior = qm9_prior_molecules(n_prior, held, seed=int(d.get("split", {}).get("seed", 0)))
+    n_predicted = 0
+    if d.get("prior_spectra", "none") == "predicted" and prior:  # the shift predictor's lists for the QM9 molecules
+        from morphogen.spectra.shifts import load_shift_predictor, with_predicted_spectra
+
+        prior, n_predicted = with_predicted_spectra(prior, load_shift_predictor(d.get("shift_predictor")))
+    elif d.get("prior_spectra", "none") not in ("none", "predicted"):
+        raise SpectraDataError(str(preset.source), f"data.prior_spectra must be none or predicted, got "
+                                                   f"{d.get('prior_spectra')!r}")
     max_atoms, drop, mods = int(d.get("max_atoms", 29)), float(d.get("formula_dropout", 0.5)), ("c13", "h1")
     repeat = int(d.get("nmr_repeat", 1))
     train_sets = [SpectraDataset(parts["train"], max_atoms, drop, modalities=mods, repeat=repeat)]
@@ -118,7 +126,8 @@ def _nmr_data(preset, data, limit):
                                               "data": d}),
                      description=f"{len(parts['train'])} NMR training molecules ({len(parts['larger'])} of more than "
                                  f"{d.get('max_heavy_atoms', 9)} heavy atoms; x{repeat}), {len(prior)} QM9 prior "
-                                 f"molecules without spectra, {len(parts['val'])} validation and {len(parts['test'])} "
+                                 f"molecules ({n_predicted} with predicted shift lists, the rest without spectra), "
+                                 f"{len(parts['val'])} validation and {len(parts['test'])} "
                                  f"held-out test molecules (split by structure)"), len(parts["train"]), len(prior)
 
 
