@@ -191,7 +191,7 @@ def write_table(rows: list[dict]) -> str:
              "any-of-k top-10 | validity | Tanimoto top-1 | mol/s | n | command |", "|" + "---|" * 16]
     for r in rows:
         lines.append(f"| {r['label']} | {'known' if r['formula_known'] else 'unknown'} | {_fmt(r.get('steps'))} | "
-                     f"{r['candidates']} | {r.get('ranking', 'count')} | {r['nfe']} | {_fmt(r.get('top1'))} | "
+                     f"{r['candidates']} | {r.get('ranking') or ('spectral cosine' if r['row'] == 'retrieval' else 'count (before plausible-first)')} | {r['nfe']} | {_fmt(r.get('top1'))} | "
                      f"{_fmt(r.get('top3'))} | "
                      f"{_fmt(r.get('top10'))} | {_fmt(r.get('top1_any_of_samples'))} | "
                      f"{_fmt(r.get('top10_any_of_samples'))} | "
