@@ -130,8 +130,8 @@ def _rerank_rows(folder: Path, truth: Path, samples_list, label: str, command: s
                 samp = [("id", "sample", "smiles")]
                 for i, smis in samples.items():
                     first = smis[:k]
-                    mols = [Chem.AddHs(Chem.MolFromSmiles(x)) if x and Chem.MolFromSmiles(x) is not None else None
-                            for x in first]
+                    parsed = [Chem.MolFromSmiles(x) if x else None for x in first]
+                    mols = [Chem.AddHs(m) if m is not None else None for m in parsed]
                     c13, h1 = measured[i]
                     errors = None
                     if ranking == "shifts":
