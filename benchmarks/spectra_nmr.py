@@ -40,11 +40,12 @@ RESULTS = Path(__file__).parent / "results"
 NAME = "spectra_nmr"
 
 
-def split(limit: int | None = None):
+def split(limit: int | None = None, name: str = "test"):
+    """(training molecules, the held-out molecules of split ``name``: "test" for results, "val" for choices)."""
     from morphogen.spectra.training import load_preset, nmr_split
 
     parts = nmr_split(load_preset("nmrshiftdb2"))
-    return parts["train"], (parts["test"][:limit] if limit else parts["test"])
+    return parts["train"], (parts[name][:limit] if limit else parts[name])
 
 
 def write_records(test, path: Path) -> Path:
@@ -147,13 +148,14 @@ def _rerank_rows(folder: Path, truth: Path, samples_list, label: str, command: s
                 ev = evaluate_folder(out, truth)
             rows.append({"row": "model", "label": label, "formula_known": bool(info["formula_known"]),
                          "candidates": k, "steps": int(info["nfe_per_sample"]), "ranking": ranking,
+                         "valence": info.get("valence", "none"),
                          "nfe": int(info["nfe_per_sample"]) * k, "n": len(samples),
                          "molecules_per_second": info["molecules_per_second"] if k == K else None,
                          "command": command, **_metrics(ev)})
     return rows
 
 
-def row_model(checkpoint: str, test, samples_list, steps_list, formulas) -> list[dict]:
+def row_model(checkpoint: str, test, samples_list, steps_list, formulas, valence: str = "complete") -> list[dict]:
     """Sample max(samples_list) candidates per molecule once per (formula, steps); smaller k are the first k."""
     from morphogen.bundle.store import load
     from morphogen.spectra.elucidation import run_elucidation
@@ -165,7 +167,7 @@ def row_model(checkpoint: str, test, samples_list, steps_list, formulas) -> list
         for known in formulas:
             for steps in steps_list:
                 out = Path(tmp) / f"m-{known}-{steps}"
-                run_elucidation(model, truth, out, max(samples_list), known, steps)
+                run_elucidation(model, truth, out, max(samples_list), known, steps, valence=valence)
                 rows += _rerank_rows(out, truth, samples_list, checkpoint, _command())
     return rows
 
@@ -180,17 +182,21 @@ def _fmt(v, nd=3):
 
 def write_table(rows: list[dict]) -> str:
     lines = ["# NMRShiftDB2 held-out molecules from measured 13C + 1H shifts", "",
-             "Test split of the `nmrshiftdb2` preset (by connectivity layer, seed 0; <= 9 heavy atoms of C, N, O, F). "
+             "Held-out molecules of the `nmrshiftdb2` preset (split by connectivity layer, seed 0; <= 9 heavy atoms of "
+             "C, N, O, F): `test` (94) for results, `val` (46) for the rows that made a choice (the valence mode). "
              "Top-k: the connectivity layer of the InChIKey. Ranking: plausible candidates (connected, closed-shell, "
              "neutral) first, then `shifts` = by the error of their predicted 13C / 1H lists (the shift predictor, "
              "benchmarks/results/spectra_shifts.md; `elucidate`'s default) or `count` = by how many samples agree. "
              "any-of-k = one of the first k samples (DiffSpectra's protocol). NFE = network evaluations per molecule "
              "(steps x candidates). Rows of k below the sampled K rank the first k samples of that run; mol/s is "
-             "given where k = K.", "",
-             "| model | formula | steps | candidates | ranking | NFE | top-1 | top-3 | top-10 | any-of-k top-1 | "
-             "any-of-k top-10 | validity | Tanimoto top-1 | mol/s | n | command |", "|" + "---|" * 16]
+             "given where k = K. Valence: how sampled bonds are held to valences (`elucidate --valence`: `complete` "
+             "= bonds drawn under the valence mask, then each sample's unfilled valences closed nearest atoms first; "
+             "`mask` = the mask only; `none` = samples as drawn).", "",
+             "| split | model | formula | valence | steps | candidates | ranking | NFE | top-1 | top-3 | top-10 | any-of-k top-1 | "
+             "any-of-k top-10 | validity | Tanimoto top-1 | mol/s | n | command |", "|" + "---|" * 18]
     for r in rows:
-        lines.append(f"| {r['label']} | {'known' if r['formula_known'] else 'unknown'} | {_fmt(r.get('steps'))} | "
+        lines.append(f"| {r.get('split', 'test')} | {r['label']} | {'known' if r['formula_known'] else 'unknown'} | "
+                     f"{r.get('valence', '') if r['row'] == 'model' else ''} | {_fmt(r.get('steps'))} | "
                      f"{r['candidates']} | {r.get('ranking') or ('spectral cosine' if r['row'] == 'retrieval' else 'count (before plausible-first)')} | {r['nfe']} | {_fmt(r.get('top1'))} | "
                      f"{_fmt(r.get('top3'))} | "
                      f"{_fmt(r.get('top10'))} | {_fmt(r.get('top1_any_of_samples'))} | "
@@ -212,6 +218,10 @@ def main() -> None:
     ap.add_argument("--formula", choices=["both", "known", "unknown"], default="both")
     ap.add_argument("--limit", type=int, default=None, help="first N test molecules (quick checks; not for results)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--split", choices=["test", "val"], default="test",
+                    help="held-out molecules: test (the results), val (the choices: valence modes)")
+    ap.add_argument("--valence", choices=["complete", "mask", "none"], default="complete",
+                    help="elucidate's --valence (how sampled bonds are held to valences)")
     ap.add_argument("--write-inputs", type=Path, default=None, help="write the test molecules as an `elucidate` "
                     "input file and stop")
     ap.add_argument("--from", dest="source", type=Path, nargs="+", default=None,
@@ -219,7 +229,7 @@ def main() -> None:
                          "command names both steps)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    train, test = split(a.limit)
+    train, test = split(a.limit, a.split)
     if a.write_inputs is not None:
         write_records(test, a.write_inputs)
         print(f"{len(test)} test molecules: {a.write_inputs}")
@@ -231,18 +241,21 @@ def main() -> None:
             truth = write_records(test, Path(tmp) / "test.jsonl")
             for src in a.source:
                 info = json.loads((src / "elucidation.json").read_text())
-                cmd = (f"python benchmarks/spectra_nmr.py --write-inputs T; morphogen spectra elucidate --checkpoint "
+                sp = "" if a.split == "test" else f" --split {a.split}"
+                cmd = (f"python benchmarks/spectra_nmr.py{sp} --write-inputs T; morphogen spectra elucidate --checkpoint "
                        f"{a.checkpoint} --spectra T --num-samples {info['num_samples']} --steps "
-                       f"{info['nfe_per_sample']}{' --formula-known' if info['formula_known'] else ''} --out D; "
-                       f"python benchmarks/spectra_nmr.py --row model --from D --num-samples "
+                       f"{info['nfe_per_sample']}{' --formula-known' if info['formula_known'] else ''} "
+                       f"--valence {info.get('valence', 'none')} --out D; "
+                       f"python benchmarks/spectra_nmr.py{sp} --row model --from D --num-samples "
                        + " ".join(map(str, a.num_samples)))
                 rows += _rerank_rows(src, truth, a.num_samples, a.checkpoint, cmd)
     else:
         rows = row_retrieval(train, test) if a.row == "retrieval" else \
-            row_model(a.checkpoint, test, a.num_samples, a.steps, formulas)
+            row_model(a.checkpoint, test, a.num_samples, a.steps, formulas, a.valence)
     info = machine_info()
     for r in rows:
         r["machine"] = info
+        r["split"] = a.split
     print(json.dumps(rows, indent=1, default=str))
     if a.limit:
         return
@@ -250,11 +263,13 @@ def main() -> None:
     path = RESULTS / f"{NAME}.json"
     old = json.loads(path.read_text())["rows"] if path.is_file() else []
     key = lambda r: (r["row"], r["label"], r["formula_known"], r.get("steps"), r["candidates"],  # noqa: E731
-                     r.get("ranking", "count"))
+                     r.get("ranking", "count"), r.get("valence", "none"), r.get("split", "test"))
     merged = {key(r): r for r in old}
     merged.update({key(r): r for r in rows})
-    allrows = sorted(merged.values(), key=lambda r: (r["row"] != "retrieval", r["label"], r["formula_known"],
-                                                      r.get("steps") or 0, r["candidates"], r.get("ranking", "count")))
+    allrows = sorted(merged.values(), key=lambda r: (r.get("split", "test") != "test", r["row"] != "retrieval",
+                                                      r["label"], r["formula_known"],
+                                                      r.get("valence", ""), r.get("steps") or 0, r["candidates"],
+                                                      r.get("ranking", "count")))
     from morphogen.utils.outputs import atomic_json, atomic_text
 
     atomic_json(path, {"rows": allrows})

@@ -46,13 +46,14 @@ def test_train_elucidate_evaluate(tmp_path, shared_data, tiny_spectra):
     run, recs = tiny_spectra  # trained by `morphogen spectra train` (tests/spectra/conftest.py)
     assert (run / "model.safetensors").is_file()
     query = _write(tmp_path / "query.jsonl", recs[:2])
-    for flag in ([], ["--formula-known"]):
+    for flag in ([], ["--formula-known"], ["--formula-known", "--valence", "none"]):
         out = tmp_path / f"out{len(flag)}"
         res = run_command("spectra", "elucidate", "--checkpoint", run, "--spectra", query,
                           "--num-samples", "3", "--steps", "2", "--out", out, *flag)
         assert res.code == 0, res.stderr[-3000:]
         info = json.loads((out / "elucidation.json").read_text())
         assert info["records"] == 2 and info["num_samples"] == 3 and info["formula_known"] == bool(flag)
+        assert info["valence"] == ("none" if "none" in flag else "complete")
         rows = list(csv.DictReader(open(out / "samples.csv")))
         assert len(rows) == 6 and {r["id"] for r in rows} == {str(recs[0]["id"]), str(recs[1]["id"])}
         assert (out / f"{recs[0]['id']}.png").is_file() and (out / "best.sdf").is_file()
@@ -60,6 +61,9 @@ def test_train_elucidate_evaluate(tmp_path, shared_data, tiny_spectra):
         assert res.code == 0, res.stderr[-3000:]
         ev = json.loads((out / "evaluation.json").read_text())
         assert ev["n"] == 2 and 0 <= ev["validity"] <= 1 and "top10_any_of_samples" in ev
+    res = run_command("spectra", "elucidate", "--checkpoint", run, "--spectra", query, "--num-samples", "1",
+                      "--valence", "always", "--out", tmp_path / "bad")
+    assert res.code == 2 and "--valence" in res.stderr and "always" in res.stderr
 
 
 def test_bad_records_are_refused_naming_the_line(tmp_path):

@@ -110,14 +110,19 @@ def elucidate(
     shifts: str = typer.Option("shifts", "--shifts", help="NMR records: the shift predictor whose predicted 13C / 1H "
                                "lists rank the candidates (the shipped 'shifts', or a path); 'none' ranks by how many "
                                "samples agree."),
+    valence: str = typer.Option("complete", "--valence", help="complete: draw bonds under a valence mask (no atom "
+                                "past its valence) and close each sample's unfilled valences, nearest atoms first; "
+                                "mask: the mask only; none: samples as drawn (morphogen.spectra.valence)."),
 ) -> None:
     """Elucidate structures: OUT/candidates.csv (id, rank, smiles, score, count, plausible, shift_error),
     OUT/samples.csv, OUT/best.sdf (3-D), a picture per id, OUT/elucidation.json last. Candidates rank plausible
     (connected, closed-shell, neutral) first, then NMR ones by predicted-shift error, others by agreement."""
-    from morphogen.spectra.elucidation import OUTPUT_NAMES, run_elucidation
+    from morphogen.spectra.elucidation import OUTPUT_NAMES, VALENCE_MODES, run_elucidation
     from morphogen.utils.outputs import OutputError, check_not_inputs
     from morphogen.utils.threads import configure_threads
 
+    if valence not in VALENCE_MODES:
+        raise typer.BadParameter(f"one of {', '.join(VALENCE_MODES)}, not {valence!r}", param_hint="--valence")
     try:
         check_not_inputs([sampling.out / name for name in OUTPUT_NAMES], [spectra])
     except OutputError as err:
@@ -126,7 +131,7 @@ def elucidate(
     model = load_checkpoint(sampling.checkpoint, "spectra", device=sampling.device)
     info = run_elucidation(model, spectra, sampling.out, num_samples, formula_known, sampling.steps, sampling.sampler,
                            sampling.batch_size or 256, sampling.seed,
-                           shifts=None if shifts.lower() == "none" else shifts)
+                           shifts=None if shifts.lower() == "none" else shifts, valence=valence)
     typer.echo(f"{info['records']} record(s), {num_samples} samples each ({info['nfe_per_sample']} network "
                f"evaluations per sample), validity {info['validity']:.3f}; wrote {sampling.out / 'candidates.csv'}")
 

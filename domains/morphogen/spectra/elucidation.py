@@ -29,6 +29,8 @@ import torch
 from morphogen.spectra.data.molecules import ELEMENTS
 
 BOND_TYPES = {1: "SINGLE", 2: "DOUBLE", 3: "TRIPLE"}
+#: how sampled bonds are held to valences (see :func:`elucidate`)
+VALENCE_MODES = ("complete", "mask", "none")
 
 
 @dataclass
@@ -185,12 +187,24 @@ def _measured(condition: Mapping, name: str) -> list[float] | None:
 
 def elucidate(model, records: Sequence[Mapping], num_samples: int, formula_known: bool = False,
               steps: int | None = None, sampler: str | None = None, batch_size: int = 256,
-              generator: torch.Generator | None = None, shift_predictor=None) -> list[Elucidation]:
+              generator: torch.Generator | None = None, shift_predictor=None,
+              valence: str = "complete") -> list[Elucidation]:
     """Candidates for each record: a mapping with ``"condition"`` (the model's spectra tensors, one record:
     ``ir`` (L,), ...), ``"formula"`` (len(elements),) counts with hydrogens, ``"num_atoms"`` and ``"id"``.
     ``shift_predictor`` (a :class:`~morphogen.spectra.shifts.ShiftPredictor`): rank NMR records' candidates by
-    shift error."""
+    shift error. ``valence`` (one of :data:`VALENCE_MODES`): "mask" draws bonds under the valence mask of
+    :mod:`morphogen.spectra.valence`, "complete" also closes each sample's unfilled valences
+    (:func:`~morphogen.spectra.valence.complete_valences`), "none" takes the samples as drawn."""
     from morphogen.guidance.inpaint import Inpaint
+    from morphogen.spectra.valence import ValenceMaskedDenoiser, complete_valences
+
+    if valence not in VALENCE_MODES:
+        raise ValueError(f"valence must be one of {VALENCE_MODES}, got {valence!r}")
+
+    smp = model.make_sampler(sampler, steps)
+    model.denoiser.eval()
+    denoiser = (ValenceMaskedDenoiser(model.denoiser, model.elements, model.process["bonds"].mask_id).to(model.device)
+                if valence != "none" else model.denoiser)
 
     # jobs sorted by atom count, so each batch is padded only to its largest molecule (pair features cost ~N^2)
     jobs = sorted(((r, s) for r in range(len(records)) for s in range(int(num_samples))),
@@ -217,13 +231,16 @@ def elucidate(model, records: Sequence[Mapping], num_samples: int, formula_known
         condition = {k: torch.stack(v) for k, v in conds.items()}
         masks = {"atoms": node, "bonds": node[:, i] & node[:, j], "pos": node[:, :, None]}
         fixed = Inpaint({"atoms": atoms}, {"atoms": node}, mode="clean") if formula_known else None
-        res = model.sample({"atoms": (b, n_max), "bonds": (b, p_max), "pos": (b, n_max, 3)}, sampler=sampler,
-                           steps=steps, generator=generator, masks=masks, condition=condition, fixed=fixed)
+        res = smp.sample(model.process, denoiser, {"atoms": (b, n_max), "bonds": (b, p_max), "pos": (b, n_max, 3)},
+                         generator=generator, masks=masks, condition=condition, fixed=fixed, device=model.device)
         nfe = res.nfe
         f = {k: v.cpu().numpy() for k, v in res.fields.items()}
         for row, (r, _) in enumerate(chunk):
             n = int(records[r]["num_atoms"])
-            mols[r].append(assemble(f["atoms"][row], f["bonds"][row], f["pos"][row], n, model.elements))
+            bonds = f["bonds"][row]
+            if valence == "complete":
+                bonds = complete_valences(f["atoms"][row], bonds, f["pos"][row], n, model.elements)
+            mols[r].append(assemble(f["atoms"][row], bonds, f["pos"][row], n, model.elements))
     out = []
     for r, rec in enumerate(records):
         ms = mols[r]
@@ -244,12 +261,13 @@ OUTPUT_NAMES = ("candidates.csv", "samples.csv", "best.sdf", "elucidation.json")
 
 def run_elucidation(model, spectra_file, out_dir, num_samples: int, formula_known: bool = False,
                     steps: int | None = None, sampler: str | None = None, batch_size: int = 256, seed: int = 0,
-                    top_pictures: int = 3, shifts: str | None = "shifts") -> dict:
+                    top_pictures: int = 3, shifts: str | None = "shifts", valence: str = "complete") -> dict:
     """``morphogen spectra elucidate``: read the records, elucidate each, write ``candidates.csv`` (id, rank,
     smiles, score, count, plausible, shift_error), ``samples.csv`` (every sample's SMILES in draw order, empty when invalid: the
     any-of-k protocol of ``evaluate``), ``best.sdf`` (each id's best candidate with its 3-D coordinates), a picture
     per id (the truth, if the record has it, beside the top candidates) and ``elucidation.json`` last. ``shifts``:
-    the shift predictor that ranks NMR candidates (a name or path; None: rank by score)."""
+    the shift predictor that ranks NMR candidates (a name or path; None: rank by score); ``valence``: see
+    :func:`elucidate`."""
     import csv
     import io
     import time
@@ -279,7 +297,7 @@ def run_elucidation(model, spectra_file, out_dir, num_samples: int, formula_know
         from morphogen.spectra.shifts import load_shift_predictor
 
         predictor = load_shift_predictor(shifts)
-    results = elucidate(model, jobs, num_samples, formula_known, steps, sampler, batch_size, gen, predictor)
+    results = elucidate(model, jobs, num_samples, formula_known, steps, sampler, batch_size, gen, predictor, valence)
     seconds = time.perf_counter() - t0
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -300,7 +318,7 @@ def run_elucidation(model, spectra_file, out_dir, num_samples: int, formula_know
     _write_pictures(out, recs, results, top_pictures)
     info = {"records": len(results), "num_samples": int(num_samples), "formula_known": bool(formula_known),
             "nfe_per_sample": results[0].nfe if results else 0, "sampler": str(model.make_sampler(sampler, steps)),
-            "seed": int(seed), "seconds": round(seconds, 3),
+            "seed": int(seed), "seconds": round(seconds, 3), "valence": valence,
             "ranking": "plausible, then shift error" if predictor is not None else "plausible, then score",
             "molecules_per_second": round(len(results) / seconds, 4) if seconds > 0 else None,
             "validity": float(np.mean([r.validity for r in results])) if results else 0.0}
