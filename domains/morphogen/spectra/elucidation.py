@@ -16,7 +16,9 @@ For a record (its spectra, and its formula or at least its atom count with hydro
 
 On the validation split of the ``nmrshiftdb2`` preset (46 molecules, 50 samples each, formula known) the shipped
 ``nmr`` model put the true structure among its candidates for 8 molecules; ranked by score, 1 of them came first,
-ranked by shift error 7 (benchmarks/results/spectra_nmr.md).
+ranked by shift error 7 (benchmarks/results/spectra_nmr.md). With bonds held to valences (``valence="complete"``,
+:mod:`morphogen.spectra.valence`) validity rose from 0.49 to 0.88 on the test split, and the true structure is among
+the 50 samples of 23 of its 94 molecules (16 before); 22 of them rank first.
 """
 from __future__ import annotations
 
