@@ -151,3 +151,23 @@ def test_prior_molecules_get_predicted_spectra():
     assert 20 < min(done[1].c13) < 40
     item = SpectraDataset(done, modalities=("c13", "h1"))[1]
     assert int(item["condition"]["c13_mask"].sum()) == 3 and int(item["condition"]["h1_mask"].sum()) == 2
+
+
+def test_ir_prior_leaves_out_test_and_set_molecules(tmp_path, monkeypatch):
+    """qm9-ir's QM9 prior (data.prior_molecules): the molecules the unrestricted draw would give first are left out
+    when they are GDSS test molecules or molecules of the IR set, by connectivity layer, and the count still holds."""
+    from types import SimpleNamespace
+
+    from morphogen.spectra.data.nmr import connectivity_key, qm9_prior_molecules
+    from morphogen.spectra.training import qm9_ir_prior
+
+    monkeypatch.setenv("MORPHOGEN_CACHE", str(tmp_path / "cache"))
+    free = qm9_prior_molecules(12, set(), seed=0)
+    gdb = [int(m.id.split(":")[1]) for m in free]
+    test, in_set = set(gdb[:4]), [SimpleNamespace(id=g) for g in gdb[4:8]]
+    got = qm9_ir_prior(12, in_set, test, seed=0)
+    assert len(got) == 12
+    left_out = {connectivity_key(m.smiles) for m in free[:8]}
+    assert not left_out & {connectivity_key(m.smiles) for m in got}
+    assert [m.id for m in got[:4]] == [m.id for m in free[8:12]]  # the same draw, the excluded ones skipped
+    assert qm9_ir_prior(0, in_set, test) == []

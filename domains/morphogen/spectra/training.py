@@ -161,11 +161,34 @@ def train(preset_name: str, out_dir, data=None, limit: int | None = None, overri
     val = [pool[i] for i in order[:n_val]]
     tr = [pool[i] for i in order[n_val:]]
     d = preset.data
+    max_atoms, drop = int(d.get("max_atoms", 29)), float(d.get("formula_dropout", 0.5))
+    n_prior = int(d.get("prior_molecules", 0)) if not limit else min(int(d.get("prior_molecules", 0)), limit)
+    prior = qm9_ir_prior(n_prior, mols, test, seed=0)
     model = build_model(preset, overrides)
-    train_set = SpectraDataset(tr, int(d.get("max_atoms", 29)), float(d.get("formula_dropout", 0.5)))
-    td = TrainData(train_set, SpectraDataset(val, int(d.get("max_atoms", 29)), 0.0), **_batching(train_set),
-                   fingerprint=fingerprint({"ids": sorted(m.id for m in tr), "data": d}),
+    sets = [SpectraDataset(tr, max_atoms, drop, repeat=int(d.get("ir_repeat", 1)))]
+    if prior:
+        sets.append(SpectraDataset(prior, max_atoms, drop, seed=1))
+    import torch
+
+    train_set = torch.utils.data.ConcatDataset(sets)
+    td = TrainData(train_set, SpectraDataset(val, max_atoms, 0.0), **_batching(train_set),
+                   fingerprint=fingerprint({"ids": sorted(m.id for m in tr), "prior": len(prior), "data": d}),
                    description=f"{len(tr)} training and {len(val)} validation molecules ({len(mols) - len(pool)} "
-                               f"of the file are GDSS test molecules, held out)")
-    model.metadata.notes["train_molecules"] = len(tr)
+                               f"of the file are GDSS test molecules, held out) and {len(prior)} QM9 prior molecules "
+                               f"without spectra (no GDSS test molecule, none of the file)")
+    model.metadata.notes.update(train_molecules=len(tr), prior_molecules=len(prior))
     return train_bundle(model, td, preset.train, out_dir, options, **trainer_kwargs)
+
+
+def qm9_ir_prior(count: int, molecules, test: set[int], seed: int = 0) -> list:
+    """``count`` QM9 molecules without spectra for the IR model (``data.prior_molecules``): drawn with ``seed``
+    from QM9 outside every GDSS test molecule (``test``: gdb numbers, all 13,082, not only those of the file) and
+    outside the file's ``molecules``, both by connectivity layer, so no held-out structure is ever trained on."""
+    if count <= 0:
+        return []
+    from morphogen.molecules.qm9 import read_qm9
+    from morphogen.spectra.data.nmr import connectivity_key, qm9_prior_molecules
+
+    taken = {int(m.id) for m in molecules} | set(test)
+    keys = {connectivity_key(r.smiles, r.where) for r in read_qm9() if r.index + 1 in taken}
+    return qm9_prior_molecules(count, keys, seed=seed)
