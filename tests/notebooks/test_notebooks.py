@@ -21,7 +21,7 @@ CELL_TIMEOUT_S = 300
 CASES = {
     "graphs": (True, ["rdkit", "networkx"], 6, ["validity", "NSPDK", "benchmark graphs"]),
     "crystals": (True, ["pymatgen"], 4, ["match rate", "model, best of 5", "template, best of assignments",
-                                          "renoise, best of 2"]),
+                                          "bfn_end_back, best of 2", "bfn (receiver), 1 sample"]),
     "music": (False, ["music21"], 5, ["held-out chorales", "chord_share", "NLL bound"]),
     "medical": (True, ["monai"], 5, ["Dice", "HD95", "head circumference", "phantoms (generated, not HC18)"]),
     "spectra": (True, ["rdkit", "tblite"], 6, ["top-1", "Tanimoto top-1", "closed-shell",
