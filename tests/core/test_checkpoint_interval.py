@@ -69,7 +69,9 @@ def test_checkpoint_every_minutes(tmp_path, monkeypatch):
     written = _train(tmp_path, monkeypatch, steps=24, callbacks=[Slow()], checkpoint_every_minutes=0.2 / 60)
     assert len(written) >= 3 and written[-1] == 24, written  # some by time during the run, and the last step
     gaps = [b - a for a, b in zip(times[:-2], times[1:-1])]  # the last write is the end's, not the interval's
-    assert len(written) < 24 and all(g >= 0.2 for g in gaps), (written, gaps)
+    # the gaps are between torch.save calls, which follow the interval's decision by a save's duration (its jitter is
+    # a few ms on a busy machine): allow that much
+    assert len(written) < 24 and all(g >= 0.2 - 0.02 for g in gaps), (written, gaps)
 
 
 def test_the_interval_is_checked():
