@@ -42,3 +42,18 @@ def machine_info() -> dict:
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "load_average_1min": os.getloadavg()[0],
     }
+
+
+def merge_rows(path: Path, rows: list[dict], key, order) -> list[dict]:
+    """The rows of the results file ``path`` (``{"rows": [...]}``, if it exists) updated by ``rows`` (a new row
+    replaces an old one of the same ``key(row)``), sorted by ``order``; ``path`` is rewritten atomically."""
+    import json
+
+    from morphogen.utils.outputs import atomic_json
+
+    old = json.loads(Path(path).read_text())["rows"] if Path(path).is_file() else []
+    merged = {key(r): r for r in old}
+    merged.update({key(r): r for r in rows})
+    allrows = sorted(merged.values(), key=order)
+    atomic_json(path, {"rows": allrows})
+    return allrows

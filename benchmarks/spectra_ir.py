@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine_info  # noqa: E402
+from _machine import machine_info, merge_rows  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 NAME = "spectra_ir"
@@ -227,16 +227,12 @@ def main() -> None:
         return
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{NAME}.json"
-    old = json.loads(path.read_text())["rows"] if path.is_file() else []
     key = lambda r: (r["row"], r["label"], r["formula_known"], r.get("steps"), r["candidates"],  # noqa: E731
                      r.get("valence"), r["n"])
-    merged = {key(r): r for r in old}
-    merged.update({key(r): r for r in rows})
-    allrows = sorted(merged.values(), key=lambda r: (r["row"] != "retrieval", r["label"], r["formula_known"],
+    allrows = merge_rows(path, rows, key, lambda r: (r["row"] != "retrieval", r["label"], r["formula_known"],
                                                       r.get("steps") or 0, r["candidates"]))
-    from morphogen.utils.outputs import atomic_json, atomic_text
+    from morphogen.utils.outputs import atomic_text
 
-    atomic_json(path, {"rows": allrows})
     atomic_text(RESULTS / f"{NAME}.md", write_table(allrows))
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine_info  # noqa: E402
+from _machine import machine_info, merge_rows  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 NAME = "spectra_nmr"
@@ -261,18 +261,14 @@ def main() -> None:
         return
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{NAME}.json"
-    old = json.loads(path.read_text())["rows"] if path.is_file() else []
     key = lambda r: (r["row"], r["label"], r["formula_known"], r.get("steps"), r["candidates"],  # noqa: E731
                      r.get("ranking", "count"), r.get("valence", "none"), r.get("split", "test"))
-    merged = {key(r): r for r in old}
-    merged.update({key(r): r for r in rows})
-    allrows = sorted(merged.values(), key=lambda r: (r.get("split", "test") != "test", r["row"] != "retrieval",
+    allrows = merge_rows(path, rows, key, lambda r: (r.get("split", "test") != "test", r["row"] != "retrieval",
                                                       r["label"], r["formula_known"],
                                                       r.get("valence", ""), r.get("steps") or 0, r["candidates"],
                                                       r.get("ranking", "count")))
-    from morphogen.utils.outputs import atomic_json, atomic_text
+    from morphogen.utils.outputs import atomic_text
 
-    atomic_json(path, {"rows": allrows})
     atomic_text(RESULTS / f"{NAME}.md", write_table(allrows))
 
 
