@@ -119,9 +119,11 @@ def row_retrieval(train, test, k: int = 10) -> list[dict]:
     return rows
 
 
-def rows_from_folder(folder: Path, truth: Path, samples_list, label: str, command: str) -> list[dict]:
+def rows_from_folder(folder: Path, truth: Path, samples_list, label: str, command: str, resim=None) -> list[dict]:
     """Rows for the first k samples of an `elucidate` output (k in ``samples_list``, at most its K), ranked as
-    `elucidate` ranks IR candidates (plausible first, then agreement)."""
+    `elucidate` ranks IR candidates: plausible first, then agreement, or with ``resim`` (an
+    :class:`~morphogen.spectra.resimulation.IRResimulation`) by the re-simulated spectra of the first
+    ``resim.max_candidates`` (`elucidate --ir-ranking xtb`)."""
     from rdkit import Chem, RDLogger
 
     from morphogen.spectra.elucidation import rank
@@ -140,14 +142,32 @@ def rows_from_folder(folder: Path, truth: Path, samples_list, label: str, comman
                          f"({len(samples)} against {len(wanted)}; same --limit as --write-inputs?)")
     parsed = {i: [Chem.AddHs(m) if (m := Chem.MolFromSmiles(x) if x else None) is not None else None for x in smis]
               for i, smis in samples.items()}
+    queries = {}
+    for line in truth.read_text().splitlines():
+        if line.strip():
+            r = json.loads(line)
+            q = np.asarray(r["ir"]["intensity"], dtype=np.float64)
+            queries[r["id"]] = q / q.max()
     rows = []
     for k in sorted({min(int(k), K) for k in samples_list}):
+        t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
-            ranked = {i: [(c.smiles, c.score) for c in rank(mols[:k], k)] for i, mols in parsed.items()}
+            if resim is None:
+                ranked = {i: [(c.smiles, c.score) for c in rank(mols[:k], k)] for i, mols in parsed.items()}
+            else:
+                ranked = {i: [(c.smiles, c.score) for c in rank(
+                    mols[:k], k, lambda smis, q=queries[i]: resim.distances(smis, q), resim.max_candidates)]
+                    for i, mols in parsed.items()}
             out = Path(tmp) / "d"
             _write_folder(out, ranked, {i: s[:k] for i, s in samples.items()})
             ev = evaluate_folder(out, truth)
-        rows.append({"row": "model", "label": label, "formula_known": bool(info["formula_known"]),
+        extra = {}
+        if resim is not None:
+            extra = {"ranking": f"xtb (first {resim.max_candidates})", "resimulated": len(resim.spectra),
+                     "resimulation_failures": len(resim.failures),
+                     "ranking_seconds": round(time.perf_counter() - t0, 1)}
+        rows.append({"row": "model", "label": label + (f", xtb ranking of {resim.max_candidates}" if resim else ""),
+                     "formula_known": bool(info["formula_known"]), **extra,
                      "candidates": k, "steps": int(info["nfe_per_sample"]), "valence": info.get("valence", "none"),
                      "nfe": int(info["nfe_per_sample"]) * k, "n": len(samples),
                      "molecules_per_second": info["molecules_per_second"] if k == K else None,
@@ -195,6 +215,10 @@ def main() -> None:
                     "input file and stop")
     ap.add_argument("--from", dest="source", type=Path, nargs="+", default=None,
                     help="score these `elucidate` outputs of the --write-inputs file (same --limit)")
+    ap.add_argument("--ranking", choices=["agreement", "xtb"], default="agreement",
+                    help="rank the candidates of --from as `elucidate --ir-ranking` does")
+    ap.add_argument("--ir-candidates", type=int, default=20, help="--ranking xtb: candidates simulated per molecule")
+    ap.add_argument("--workers", type=int, default=1, help="--ranking xtb: simulation processes")
     ap.add_argument("--dry-run", action="store_true", help="print the rows, write no result file")
     a = ap.parse_args()
     train, test = split(a.limit or None)
@@ -209,14 +233,20 @@ def main() -> None:
         rows = []
         with tempfile.TemporaryDirectory() as tmp:
             truth = write_records(test, Path(tmp) / "test.jsonl")
+            resim = None
+            if a.ranking == "xtb":
+                from morphogen.spectra.resimulation import IRResimulation
+
+                resim = IRResimulation(workers=a.workers, max_candidates=a.ir_candidates)
+            rank_opts = (f" --ranking xtb --ir-candidates {a.ir_candidates}" if resim else "")
             for src in a.source:
                 info = json.loads((src / "elucidation.json").read_text())
                 cmd = (f"python benchmarks/spectra_ir.py{lim} --write-inputs T; morphogen spectra elucidate "
                        f"--checkpoint {a.checkpoint} --spectra T --num-samples {info['num_samples']} --steps "
                        f"{info['nfe_per_sample']}{' --formula-known' if info['formula_known'] else ''} --valence "
                        f"{info.get('valence', 'none')} --out D; python benchmarks/spectra_ir.py{lim} --row model "
-                       f"--from D --num-samples " + " ".join(map(str, a.num_samples)))
-                rows += rows_from_folder(src, truth, a.num_samples, a.checkpoint, cmd)
+                       f"--from D --num-samples " + " ".join(map(str, a.num_samples)) + rank_opts)
+                rows += rows_from_folder(src, truth, a.num_samples, a.checkpoint, cmd, resim)
     else:
         raise SystemExit("give --write-inputs T, --row retrieval, or --row model --from D")
     info = machine_info()

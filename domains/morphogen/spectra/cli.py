@@ -113,16 +113,25 @@ def elucidate(
     valence: str = typer.Option("complete", "--valence", help="complete: draw bonds under a valence mask (no atom "
                                 "past its valence) and close each sample's unfilled valences, nearest atoms first; "
                                 "mask: the mask only; none: samples as drawn (morphogen.spectra.valence)."),
+    ir_ranking: str = typer.Option("agreement", "--ir-ranking", help="IR records: agreement ranks candidates by how "
+                                   "many samples agree; xtb by the cosine of their GFN2-xTB spectra with the record's "
+                                   "(about 2 s of a core per candidate; morphogen.spectra.resimulation)."),
+    ir_candidates: int = typer.Option(20, "--ir-candidates", min=1, help="--ir-ranking xtb: simulate at most this "
+                                      "many candidates per record (the most agreed-upon first)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="--ir-ranking xtb: simulation processes, one thread each."),
 ) -> None:
     """Elucidate structures: OUT/candidates.csv (id, rank, smiles, score, count, plausible, shift_error),
     OUT/samples.csv, OUT/best.sdf (3-D), a picture per id, OUT/elucidation.json last. Candidates rank plausible
-    (connected, closed-shell, neutral) first, then NMR ones by predicted-shift error, others by agreement."""
-    from morphogen.spectra.elucidation import OUTPUT_NAMES, VALENCE_MODES, run_elucidation
+    (connected, closed-shell, neutral) first, then NMR ones by predicted-shift error, IR ones by agreement (or by
+    re-simulated spectra: --ir-ranking xtb)."""
+    from morphogen.spectra.elucidation import IR_RANKINGS, OUTPUT_NAMES, VALENCE_MODES, run_elucidation
     from morphogen.utils.outputs import OutputError, check_not_inputs
     from morphogen.utils.threads import configure_threads
 
     if valence not in VALENCE_MODES:
         raise typer.BadParameter(f"one of {', '.join(VALENCE_MODES)}, not {valence!r}", param_hint="--valence")
+    if ir_ranking not in IR_RANKINGS:
+        raise typer.BadParameter(f"one of {', '.join(IR_RANKINGS)}, not {ir_ranking!r}", param_hint="--ir-ranking")
     try:
         check_not_inputs([sampling.out / name for name in OUTPUT_NAMES], [spectra])
     except OutputError as err:
@@ -131,7 +140,8 @@ def elucidate(
     model = load_checkpoint(sampling.checkpoint, "spectra", device=sampling.device)
     info = run_elucidation(model, spectra, sampling.out, num_samples, formula_known, sampling.steps, sampling.sampler,
                            sampling.batch_size or 256, sampling.seed,
-                           shifts=None if shifts.lower() == "none" else shifts, valence=valence)
+                           shifts=None if shifts.lower() == "none" else shifts, valence=valence,
+                           ir_ranking=ir_ranking, ir_candidates=ir_candidates, workers=workers)
     typer.echo(f"{info['records']} record(s), {num_samples} samples each ({info['nfe_per_sample']} network "
                f"evaluations per sample), validity {info['validity']:.3f}; wrote {sampling.out / 'candidates.csv'}")
 

@@ -161,9 +161,11 @@ def shift_error(predicted: tuple[Sequence[float], Sequence[float]] | None, c13: 
     return err
 
 
-def rank(samples: Sequence, k: int, errors=None) -> list[Candidate]:
+def rank(samples: Sequence, k: int, errors=None, max_scored: int | None = None) -> list[Candidate]:
     """Ranked candidates of one record's assembled samples (molecules or None); ``errors``: an optional function
-    from a list of canonical SMILES to their shift errors (see the module docstring)."""
+    from a list of canonical SMILES to their errors (shift errors, re-simulated spectrum distances; see the module
+    docstring). ``max_scored``: only the first this many candidates by (plausible, score) are given to ``errors``
+    (a costly one); the others rank after them, by score."""
     groups: dict[str, list] = {}
     for mol in samples:
         if mol is None:
@@ -172,9 +174,15 @@ def rank(samples: Sequence, k: int, errors=None) -> list[Candidate]:
         if smi is not None:
             groups.setdefault(smi, []).append(mol)
     items = list(groups.items())
-    err = list(errors([s for s, _ in items])) if errors is not None and items else [None] * len(items)
     ok = [plausible(ms[0]) for _, ms in items]
-    order = sorted(range(len(items)), key=lambda i: (not ok[i], err[i] if err[i] is not None else 0.0,
+    err = [None] * len(items)
+    if errors is not None and items:
+        scored = sorted(range(len(items)), key=lambda i: (not ok[i], -len(items[i][1]), i))
+        scored = scored[:max_scored] if max_scored is not None else scored
+        for i, e in zip(scored, errors([items[i][0] for i in scored])):
+            err[i] = e
+    unscored = float("inf") if errors is not None else 0.0
+    order = sorted(range(len(items)), key=lambda i: (not ok[i], err[i] if err[i] is not None else unscored,
                                                      -len(items[i][1]), i))
     return [Candidate(items[i][0], r + 1, len(items[i][1]), len(items[i][1]) / k, items[i][1][0], ok[i],
                       None if err[i] is None else float(err[i])) for r, i in enumerate(order)]
@@ -190,13 +198,15 @@ def _measured(condition: Mapping, name: str) -> list[float] | None:
 def elucidate(model, records: Sequence[Mapping], num_samples: int, formula_known: bool = False,
               steps: int | None = None, sampler: str | None = None, batch_size: int = 256,
               generator: torch.Generator | None = None, shift_predictor=None,
-              valence: str = "complete") -> list[Elucidation]:
+              valence: str = "complete", ir_ranking=None) -> list[Elucidation]:
     """Candidates for each record: a mapping with ``"condition"`` (the model's spectra tensors, one record:
     ``ir`` (L,), ...), ``"formula"`` (len(elements),) counts with hydrogens, ``"num_atoms"`` and ``"id"``.
     ``shift_predictor`` (a :class:`~morphogen.spectra.shifts.ShiftPredictor`): rank NMR records' candidates by
     shift error. ``valence`` (one of :data:`VALENCE_MODES`): "mask" draws bonds under the valence mask of
     :mod:`morphogen.spectra.valence`, "complete" also closes each sample's unfilled valences
-    (:func:`~morphogen.spectra.valence.complete_valences`), "none" takes the samples as drawn."""
+    (:func:`~morphogen.spectra.valence.complete_valences`), "none" takes the samples as drawn. ``ir_ranking`` (a
+    :class:`~morphogen.spectra.resimulation.IRResimulation`): rank IR records' candidates by the distance of their
+    re-simulated spectra to the record's (at most its ``max_candidates`` per record)."""
     from morphogen.guidance.inpaint import Inpaint
     from morphogen.spectra.valence import ValenceMaskedDenoiser, complete_valences
 
@@ -248,28 +258,39 @@ def elucidate(model, records: Sequence[Mapping], num_samples: int, formula_known
         ms = mols[r]
         smiles = [canonical(m) if m is not None else None for m in ms]
         c13, h1 = _measured(rec["condition"], "c13"), _measured(rec["condition"], "h1")
-        errors = None
+        errors, max_scored = None, None
         if shift_predictor is not None and (c13 or h1):
             def errors(smis, c13=c13, h1=h1):
                 return [shift_error(p, c13, h1) for p in shift_predictor.predict(smis)]
-        out.append(Elucidation(rec.get("id"), rank(ms, int(num_samples), errors), len(ms),
+        elif ir_ranking is not None and "ir" in rec["condition"] and bool(rec["condition"].get("ir_present", True)):
+            query = torch.as_tensor(rec["condition"]["ir"]).numpy()
+
+            def errors(smis, query=query):
+                return ir_ranking.distances(smis, query)
+            max_scored = ir_ranking.max_candidates
+        out.append(Elucidation(rec.get("id"), rank(ms, int(num_samples), errors, max_scored), len(ms),
                                sum(m is not None for m in ms), nfe, smiles))
     return out
 
 
 CANDIDATE_COLUMNS = ("id", "rank", "smiles", "score", "count", "plausible", "shift_error")
+#: how IR candidates are ranked (``elucidate --ir-ranking``): by agreement of the samples, or by re-simulation
+IR_RANKINGS = ("agreement", "xtb")
 OUTPUT_NAMES = ("candidates.csv", "samples.csv", "best.sdf", "elucidation.json")  # besides a picture per id
 
 
 def run_elucidation(model, spectra_file, out_dir, num_samples: int, formula_known: bool = False,
                     steps: int | None = None, sampler: str | None = None, batch_size: int = 256, seed: int = 0,
-                    top_pictures: int = 3, shifts: str | None = "shifts", valence: str = "complete") -> dict:
+                    top_pictures: int = 3, shifts: str | None = "shifts", valence: str = "complete",
+                    ir_ranking: str = "agreement", ir_candidates: int = 20, workers: int = 1) -> dict:
     """``morphogen spectra elucidate``: read the records, elucidate each, write ``candidates.csv`` (id, rank,
     smiles, score, count, plausible, shift_error), ``samples.csv`` (every sample's SMILES in draw order, empty when invalid: the
     any-of-k protocol of ``evaluate``), ``best.sdf`` (each id's best candidate with its 3-D coordinates), a picture
     per id (the truth, if the record has it, beside the top candidates) and ``elucidation.json`` last. ``shifts``:
     the shift predictor that ranks NMR candidates (a name or path; None: rank by score); ``valence``: see
-    :func:`elucidate`."""
+    :func:`elucidate`; ``ir_ranking``: ``"xtb"`` ranks the first ``ir_candidates`` candidates of each IR record by
+    their GFN2-xTB spectra (:mod:`morphogen.spectra.resimulation`, ``workers`` processes; in the ``shift_error``
+    column: 1 - cosine), ``"agreement"`` by score."""
     import csv
     import io
     import time
@@ -278,6 +299,8 @@ def run_elucidation(model, spectra_file, out_dir, num_samples: int, formula_know
     from morphogen.spectra.inputs import read_records
     from morphogen.utils.outputs import atomic_json, atomic_text, remove_stale
 
+    if ir_ranking not in IR_RANKINGS:
+        raise ValueError(f"ir_ranking must be one of {IR_RANKINGS}, got {ir_ranking!r}")
     recs = read_records(spectra_file, model.modalities, model.max_atoms, elements=model.elements)
     jobs = []
     for r in recs:
@@ -299,7 +322,13 @@ def run_elucidation(model, spectra_file, out_dir, num_samples: int, formula_know
         from morphogen.spectra.shifts import load_shift_predictor
 
         predictor = load_shift_predictor(shifts)
-    results = elucidate(model, jobs, num_samples, formula_known, steps, sampler, batch_size, gen, predictor, valence)
+    resim = None
+    if ir_ranking == "xtb" and "ir" in model.modalities:
+        from morphogen.spectra.resimulation import IRResimulation
+
+        resim = IRResimulation(workers=int(workers), max_candidates=int(ir_candidates))
+    results = elucidate(model, jobs, num_samples, formula_known, steps, sampler, batch_size, gen, predictor, valence,
+                        resim)
     seconds = time.perf_counter() - t0
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -321,7 +350,11 @@ def run_elucidation(model, spectra_file, out_dir, num_samples: int, formula_know
     info = {"records": len(results), "num_samples": int(num_samples), "formula_known": bool(formula_known),
             "nfe_per_sample": results[0].nfe if results else 0, "sampler": str(model.make_sampler(sampler, steps)),
             "seed": int(seed), "seconds": round(seconds, 3), "valence": valence,
-            "ranking": "plausible, then shift error" if predictor is not None else "plausible, then score",
+            "ranking": ("plausible, then shift error" if predictor is not None else
+                        f"plausible, then GFN2-xTB spectrum distance (first {ir_candidates})" if resim is not None
+                        else "plausible, then score"),
+            "resimulated": len(resim.spectra) if resim is not None else 0,
+            "resimulation_failures": len(resim.failures) if resim is not None else 0,
             "molecules_per_second": round(len(results) / seconds, 4) if seconds > 0 else None,
             "validity": float(np.mean([r.validity for r in results])) if results else 0.0}
     atomic_json(out / "elucidation.json", info)
