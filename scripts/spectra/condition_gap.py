@@ -3,7 +3,10 @@ molecules, with each molecule's own IR spectrum, with the spectrum marked absent
 spectrum of another molecule of the batch; the same corruption (seeded) in all three. A model that reads the
 spectrum has a lower loss with its own than with none or a shuffled one.
 
-    python scripts/spectra/condition_gap.py MODEL [--molecules 128] [--repeats 3]
+    python scripts/spectra/condition_gap.py MODEL [--molecules 128] [--repeats 3] [--train-limit N]
+
+``--train-limit N`` scores the first molecules of a run trained with ``limit=N`` (its training molecules: an
+overfitting check) instead of the validation molecules.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ def main() -> None:
     ap.add_argument("model", help="a qm9-ir model file or shipped name")
     ap.add_argument("--molecules", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--train-limit", type=int, default=None)
     a = ap.parse_args()
     torch.set_num_threads(1)
     from morphogen import bundle
@@ -32,6 +36,8 @@ def main() -> None:
     pool = [m for m in mols if m.id not in held]
     order = np.random.default_rng(0).permutation(len(pool))  # the preset's validation draw (training.train)
     val = [pool[i] for i in order[:max(1, len(pool) // 50)]][:a.molecules]
+    if a.train_limit:
+        val = pool[:a.train_limit][:a.molecules]
     ds = SpectraDataset(val, int(preset.data.get("max_atoms", 29)), 0.0)
     den, objective, process = model.denoiser.eval(), model.objective(), model.process
     totals: dict[str, dict[str, list]] = {"own spectrum": {}, "spectrum absent": {}, "another's spectrum": {}}
