@@ -15,7 +15,6 @@ Writes benchmarks/results/crystals_perov_first_sample.{json,md}.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import warnings
@@ -85,13 +84,13 @@ def main() -> None:
             group_row("ABX3, sites right", site_ok & ~mixed, rms),
             group_row("mixed anions, sites right", site_ok & mixed, rms)]
     cmd = command_line()
-    result = {"command": cmd, "checkpoint": a.checkpoint, "sampler": str(out.sampler) if hasattr(out, "sampler")
-              else str(model.sampler_spec), "steps": a.steps, "nfe": int(out.nfe), "seed": a.seed, "n": len(test),
+    result = {"command": cmd, "checkpoint": a.checkpoint, "sampler": str(model.sampler_spec), "steps": a.steps,
+              "nfe": int(out.nfe), "seed": a.seed, "n": len(test),
               "match_rate": round(float(res.match_rate), 4), "rmse": round(float(res.rmse), 4),
               "seconds_sampling": round(seconds, 1), "rows": rows, "machine": machine_info()}
     results = ROOT / "benchmarks" / "results"
     atomic_json(results / "crystals_perov_first_sample.json", result)
-    lines = [f"# Perov-5 first samples: match and RMSE by site assignment", "",
+    lines = ["# Perov-5 first samples: match and RMSE by site assignment", "",
              f"Command: `{cmd}`", "",
              f"Checkpoint `{a.checkpoint}`, {a.steps} steps ({out.nfe} NFE), seed {a.seed}, held-out n = {len(test)}: "
              f"match {res.match_rate:.3f}, RMSE {res.rmse:.4f}. RMSE histogram bins: "

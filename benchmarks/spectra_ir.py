@@ -142,12 +142,14 @@ def rows_from_folder(folder: Path, truth: Path, samples_list, label: str, comman
                          f"({len(samples)} against {len(wanted)}; same --limit as --write-inputs?)")
     parsed = {i: [Chem.AddHs(m) if (m := Chem.MolFromSmiles(x) if x else None) is not None else None for x in smis]
               for i, smis in samples.items()}
-    queries = {}
-    for line in truth.read_text().splitlines():
-        if line.strip():
-            r = json.loads(line)
-            q = np.asarray(r["ir"]["intensity"], dtype=np.float64)
-            queries[r["id"]] = q / q.max()
+    queries = {}  # the records' spectra as the model reads them, for the re-simulation ranking
+    if resim is not None:
+        from morphogen.spectra.data.molecules import check_ir
+
+        for n, line in enumerate(truth.read_text().splitlines(), 1):
+            if line.strip():
+                r = json.loads(line)
+                queries[r["id"]] = check_ir(r["ir"], f"{truth}:{n}")
     rows = []
     for k in sorted({min(int(k), K) for k in samples_list}):
         t0 = time.perf_counter()

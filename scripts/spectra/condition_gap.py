@@ -5,8 +5,8 @@ spectrum has a lower loss with its own than with none or a shuffled one.
 
     python scripts/spectra/condition_gap.py MODEL [--molecules 128] [--repeats 3] [--train-limit N]
 
-``--train-limit N`` scores the first molecules of a run trained with ``limit=N`` (its training molecules: an
-overfitting check) instead of the validation molecules.
+``--train-limit N`` scores the training molecules of a run trained with ``limit=N`` (an overfitting check) instead
+of the validation molecules.
 """
 from __future__ import annotations
 
@@ -25,19 +25,14 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(1)
     from morphogen import bundle
-    from morphogen.spectra.data.molecules import SpectraDataset, collate_trimmed, qm9_ir_molecules
-    from morphogen.spectra.training import load_preset, spectra_file, test_ids
+    from morphogen.spectra.data.molecules import SpectraDataset, collate_trimmed
+    from morphogen.spectra.training import ir_split, load_preset
     from morphogen.train.data import unpack_batch
 
     model = bundle.load(a.model, domain="spectra")
     preset = load_preset("qm9-ir")
-    mols = qm9_ir_molecules(spectra_file(preset, None))
-    held = test_ids(preset)
-    pool = [m for m in mols if m.id not in held]
-    order = np.random.default_rng(0).permutation(len(pool))  # the preset's validation draw (training.train)
-    val = [pool[i] for i in order[:max(1, len(pool) // 50)]][:a.molecules]
-    if a.train_limit:
-        val = pool[:a.train_limit][:a.molecules]
+    _, _, train, val = ir_split(preset, None, a.train_limit)  # the split `train` uses
+    val = (train if a.train_limit else val)[:a.molecules]
     ds = SpectraDataset(val, int(preset.data.get("max_atoms", 29)), 0.0)
     den, objective, process = model.denoiser.eval(), model.objective(), model.process
     totals: dict[str, dict[str, list]] = {"own spectrum": {}, "spectrum absent": {}, "another's spectrum": {}}
@@ -56,7 +51,7 @@ def main() -> None:
                     out = objective(process, den(state, condition, None), den.prediction_kinds, corrupted)
                 for k, v in {**out.per_field, "total": out.loss}.items():
                     c.setdefault(k, []).append(float(v))
-    print(f"{len(ds)} validation molecules x {a.repeats} corruptions")
+    print(f"{len(ds)} {'training' if a.train_limit else 'validation'} molecules x {a.repeats} corruptions")
     for name, c in totals.items():
         print(f"{name:20s}" + "  ".join(f"{k} {np.mean(v):.4f}" for k, v in c.items()))
 

@@ -73,3 +73,15 @@ def test_cli_refuses_an_unknown_ranking(tmp_path):
     res = CliRunner().invoke(app, ["elucidate", "--checkpoint", "qm9-ir", "--spectra", str(spectra), "--out",
                                    str(tmp_path / "o"), "--ir-ranking", "best"])
     assert res.exit_code == 2 and "--ir-ranking" in res.output and "agreement, xtb" in res.output
+
+
+def test_xtb_ranking_needs_a_model_that_reads_ir(tmp_path):
+    from types import SimpleNamespace
+
+    from morphogen.spectra.elucidation import run_elucidation
+
+    nmr_only = SimpleNamespace(modalities=("c13", "h1"))
+    with pytest.raises(ValueError, match="ranks IR records, but this model reads c13, h1"):
+        run_elucidation(nmr_only, tmp_path / "none.jsonl", tmp_path / "out", 1, ir_ranking="xtb")
+    with pytest.raises(ValueError, match="ir_ranking must be one of"):
+        run_elucidation(nmr_only, tmp_path / "none.jsonl", tmp_path / "out", 1, ir_ranking="best")

@@ -301,6 +301,8 @@ def run_elucidation(model, spectra_file, out_dir, num_samples: int, formula_know
 
     if ir_ranking not in IR_RANKINGS:
         raise ValueError(f"ir_ranking must be one of {IR_RANKINGS}, got {ir_ranking!r}")
+    if ir_ranking == "xtb" and "ir" not in model.modalities:
+        raise ValueError(f"ir_ranking 'xtb' ranks IR records, but this model reads {', '.join(model.modalities)}")
     recs = read_records(spectra_file, model.modalities, model.max_atoms, elements=model.elements)
     jobs = []
     for r in recs:
@@ -323,7 +325,7 @@ def run_elucidation(model, spectra_file, out_dir, num_samples: int, formula_know
 
         predictor = load_shift_predictor(shifts)
     resim = None
-    if ir_ranking == "xtb" and "ir" in model.modalities:
+    if ir_ranking == "xtb":
         from morphogen.spectra.resimulation import IRResimulation
 
         resim = IRResimulation(workers=int(workers), max_candidates=int(ir_candidates))

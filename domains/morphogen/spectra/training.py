@@ -143,23 +143,11 @@ def train(preset_name: str, out_dir, data=None, limit: int | None = None, overri
         model = build_model(preset, overrides)
         model.metadata.notes.update(train_molecules=n_train, prior_molecules=n_prior)
         return train_bundle(model, td, preset.train, out_dir, options, **trainer_kwargs)
-    from morphogen.spectra.data.molecules import SpectraDataset, qm9_ir_molecules
-
-    mols = qm9_ir_molecules(spectra_file(preset, data))
-    test = test_ids(preset)
-    pool = [m for m in mols if m.id not in test]
-    if limit:
-        pool = pool[:limit]
-    if len(pool) < 2:
-        raise SpectraDataError(str(spectra_file(preset, data)), f"{len(pool)} training molecules outside the test split")
-    import numpy as np
-
+    from morphogen.spectra.data.molecules import SpectraDataset
     from morphogen.train.entry import TrainData, fingerprint
 
-    order = np.random.default_rng(0).permutation(len(pool))
-    n_val = max(1, len(pool) // 50)
-    val = [pool[i] for i in order[:n_val]]
-    tr = [pool[i] for i in order[n_val:]]
+    mols, test, tr, val = ir_split(preset, data, limit)
+    pool = tr + val
     d = preset.data
     max_atoms, drop = int(d.get("max_atoms", 29)), float(d.get("formula_dropout", 0.5))
     n_prior = int(d.get("prior_molecules", 0)) if not limit else min(int(d.get("prior_molecules", 0)), limit)
@@ -178,6 +166,26 @@ def train(preset_name: str, out_dir, data=None, limit: int | None = None, overri
                                f"without spectra (no GDSS test molecule, none of the file)")
     model.metadata.notes.update(train_molecules=len(tr), prior_molecules=len(prior))
     return train_bundle(model, td, preset.train, out_dir, options, **trainer_kwargs)
+
+
+def ir_split(preset, data=None, limit: int | None = None) -> tuple[list, set[int], list, list]:
+    """The IR preset's molecules: (every molecule of the file, the GDSS test gdb numbers, training, validation).
+    Training and validation are the file's molecules outside the test split (its first ``limit`` of them), 2 % of
+    them (at least one) drawn with seed 0 for validation. The same call gives the same split everywhere."""
+    import numpy as np
+
+    from morphogen.spectra.data.molecules import qm9_ir_molecules
+
+    mols = qm9_ir_molecules(spectra_file(preset, data))
+    test = test_ids(preset)
+    pool = [m for m in mols if m.id not in test]
+    if limit:
+        pool = pool[:limit]
+    if len(pool) < 2:
+        raise SpectraDataError(str(spectra_file(preset, data)), f"{len(pool)} training molecules outside the test split")
+    order = np.random.default_rng(0).permutation(len(pool))
+    n_val = max(1, len(pool) // 50)
+    return mols, test, [pool[i] for i in order[n_val:]], [pool[i] for i in order[:n_val]]
 
 
 def qm9_ir_prior(count: int, molecules, test: set[int], seed: int = 0) -> list:
